@@ -1,0 +1,213 @@
+"""Near-duplicate ("story") grouping: MinHash over word shingles, LSH banding done by us.
+
+Pure functions only, no database code. The integration (SQL side) is:
+
+1. For a new article: ``sig = signature(title, text)`` and ``keys = band_keys(sig)``
+   (``text`` is the lead and body paragraphs joined with newlines, without the title).
+2. ``SELECT DISTINCT article_id FROM story_band WHERE key IN (:keys)`` (restricted to
+   articles published within ``CANDIDATE_WINDOW_DAYS`` of the new one), then load the
+   candidates' stored signatures.
+   The window belongs in the SQL query: otherwise the candidate count grows with the table.
+3. ``sims = similarities(sig, cand_sigs)`` (batched ``similarity``); if the best is
+   ``>= THRESHOLD`` the new article takes that candidate's ``story_id``, else it starts a new
+   story. Articles with an empty text and title get no band keys and start their own story.
+4. Insert one ``story_band(key, article_id)`` row per key of the new article and store
+   ``sig`` (``NUM_PERM * 4`` bytes) with it.
+
+Exact duplicates (same normalised text under another URL) are caught earlier with
+``content_hash``.
+
+Signatures depend on ``NUM_PERM``, ``SEED``, ``SHINGLE_K``, the normalisation and the
+datasketch permutation scheme ("affine32"): if any of them changes, bump
+``SIGNATURE_VERSION`` and recompute the stored signatures and band keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+from datasketch import MinHash
+
+SIGNATURE_VERSION = 1
+NUM_PERM = 128
+SEED = 1
+SHINGLE_K = 3
+# Tuned on the dev corpus (python -m bench.stories ../shared/corpus/dev --sweep): with k=3 and
+# text only, true variants have estimated Jaccard >= 0.445 (exact >= 0.464) and the closest
+# unrelated pair (same topic) 0.062 (exact 0.061). 0.25 is the middle of that gap; P and R are
+# 1.0 for every threshold in 0.10..0.45, so the exact value is not fitted to the 90 articles.
+THRESHOLD = 0.25
+# LSH banding, recall-oriented: the exact similarity check on the full signature removes the
+# false candidates, so the bands only need to miss few pairs at or above THRESHOLD.
+# P(candidate) = 1 - (1 - J**ROWS)**BANDS: 0.984 at J=0.25, 0.998 at J=0.30, 1.000 at J>=0.4,
+# and 0.15 at J=0.05 (cheap extra comparisons). This is what datasketch's optimiser gives
+# with a high false-negative weight (_optimal_param(0.2, 128, 0.1, 0.9) == (64, 2)); its
+# balanced choice for 0.25, (42, 3), finds a pair at J=0.3 only 68% of the time.
+# Changing BANDS/ROWS changes the stored keys: recompute story_band.
+BANDS = 64
+ROWS = 2
+# Syndicated copies appear within hours (at most 19 h in the dev corpus); the integrator
+# should only compare with candidates published within this many days of the article, so
+# that recurring template articles (market reports, weather, ...) do not chain for months.
+CANDIDATE_WINDOW_DAYS = 7
+
+_SCHEME = "affine32"
+_MAX_HASH = np.uint32(0xFFFFFFFF)
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=_SCHEME).permutations
+_BAND_PERSON = b"veille-band-v1"  # blake2b personalisation (<= 16 bytes)
+
+assert BANDS * ROWS <= NUM_PERM
+
+# --- normalisation -----------------------------------------------------------------------
+
+# Combining marks left by NFKD: Latin accents, Arabic harakat, shadda, sukun, superscript
+# alef, hamza above/below and madda (so أ إ آ ؤ ئ lose their hamza/madda), Quranic marks.
+_COMBINING_RE = re.compile(
+    "[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8"
+    "\u06ea-\u06ed\u08d3-\u08ff]"
+)
+_TRANSLATE = str.maketrans(
+    {
+        "\u0640": "",  # tatweel
+        "\u0671": "\u0627",  # alef wasla -> alef
+        "\u0629": "\u0647",  # ta marbuta -> ha
+        "\u0649": "\u064a",  # alef maqsura -> ya
+        "\u0621": "",  # lone hamza
+        "\u06a9": "\u0643",  # keheh -> kaf
+        "\u06cc": "\u064a",  # farsi ya -> ya
+        "œ": "oe",
+        "æ": "ae",
+        "\u200c": "",  # ZWNJ
+        "\u200d": "",  # ZWJ
+        "\u200e": "",  # LRM
+        "\u200f": "",  # RLM
+        "\u00ad": "",  # soft hyphen
+        **{chr(0x0660 + i): str(i) for i in range(10)},  # Arabic-Indic digits
+        **{chr(0x06F0 + i): str(i) for i in range(10)},  # Eastern Arabic-Indic digits
+    }
+)
+_NON_WORD_RE = re.compile(r"[\W_]+")
+
+
+def normalize_text(text: str) -> str:
+    """Casefold, drop accents and Arabic diacritics, unify Arabic letter variants,
+    replace punctuation by spaces and collapse whitespace."""
+    # NFKD before casefold (compatibility forms such as mathematical letters decompose to
+    # upper case) and after it (casefold can produce characters that decompose further).
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    text = _COMBINING_RE.sub("", text)
+    text = text.translate(_TRANSLATE)
+    return _NON_WORD_RE.sub(" ", text).strip()
+
+
+def _shingles(norm: str, k: int) -> set[bytes]:
+    words = norm.split()
+    if not words:
+        return set()
+    if len(words) <= k:
+        return {" ".join(words).encode()}
+    return {" ".join(words[i : i + k]).encode() for i in range(len(words) - k + 1)}
+
+
+def shingles(text: str) -> set[bytes]:
+    """Word ``SHINGLE_K``-shingles of the normalised text (UTF-8 bytes)."""
+    return _shingles(normalize_text(text), SHINGLE_K)
+
+
+# --- signatures --------------------------------------------------------------------------
+
+
+def _minhash(sh: set[bytes]) -> bytes:
+    m = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
+    if sh:
+        m.update_batch(sh)
+    return np.asarray(m.hashvalues, dtype="<u4").tobytes()
+
+
+def signature_k(title: str, text: str, k: int) -> bytes:
+    """``signature`` with an explicit shingle size (used by the benchmark sweep)."""
+    sh = _shingles(normalize_text(text), k)
+    if not sh:
+        # Titles are rewritten by each outlet, so they only help when there is no text.
+        sh = _shingles(normalize_text(title), k)
+    return _minhash(sh)
+
+
+def signature(title: str, text: str) -> bytes:
+    """MinHash signature of the article text, ``NUM_PERM * 4`` bytes (little-endian uint32).
+
+    The title is ignored unless the text is empty: outlets rewrite titles, so including it
+    lowers the similarity of true variants without separating unrelated articles better.
+    An article with neither text nor title gets the "empty" signature (all 0xFFFFFFFF),
+    which has no band keys and similarity 0 with everything.
+    """
+    return signature_k(title, text, SHINGLE_K)
+
+
+def _as_array(sig: bytes) -> np.ndarray:
+    if len(sig) != NUM_PERM * 4:
+        raise ValueError(f"signature must be {NUM_PERM * 4} bytes, got {len(sig)}")
+    return np.frombuffer(sig, dtype="<u4")
+
+
+def is_empty(sig: bytes) -> bool:
+    """True for the signature of an empty text."""
+    return bool((_as_array(sig) == _MAX_HASH).all())
+
+
+def band_keys(sig: bytes, bands: int = BANDS, rows: int = ROWS) -> list[int]:
+    """One signed 64-bit key per band (fits a SQL BIGINT); the band index is hashed in.
+
+    Stable across processes and Python versions (blake2b of the raw little-endian bytes).
+    Returns an empty list for the empty signature, so empty articles never match.
+    """
+    _as_array(sig)
+    if is_empty(sig):
+        return []
+    width = rows * 4
+    keys = []
+    for i in range(bands):
+        digest = hashlib.blake2b(
+            i.to_bytes(2, "little") + sig[i * width : (i + 1) * width],
+            digest_size=8,
+            person=_BAND_PERSON,
+        ).digest()
+        keys.append(int.from_bytes(digest, "little", signed=True))
+    return keys
+
+
+def similarity(sig_a: bytes, sig_b: bytes) -> float:
+    """Estimated Jaccard similarity: fraction of equal MinHash values (0.0 if either is empty)."""
+    a, b = _as_array(sig_a), _as_array(sig_b)
+    if (a == _MAX_HASH).all() or (b == _MAX_HASH).all():
+        return 0.0
+    return float(np.count_nonzero(a == b)) / NUM_PERM
+
+
+def similarities(sig: bytes, others: Sequence[bytes]) -> np.ndarray:
+    """``similarity(sig, o)`` for every ``o`` in ``others`` in one numpy pass (float64 array).
+
+    Use it for the candidates returned by the band-key query: it is several times faster
+    than calling ``similarity`` in a loop once there are more than a few candidates.
+    """
+    a = _as_array(sig)
+    if not others:
+        return np.zeros(0)
+    mat = np.frombuffer(b"".join(others), dtype="<u4")
+    if mat.size != len(others) * NUM_PERM:
+        raise ValueError(f"every signature must be {NUM_PERM * 4} bytes")
+    mat = mat.reshape(len(others), NUM_PERM)
+    sims = np.count_nonzero(mat == a, axis=1) / NUM_PERM
+    if (a == _MAX_HASH).all():
+        return np.zeros(len(others))
+    sims[(mat == _MAX_HASH).all(axis=1)] = 0.0
+    return sims
+
+
+def content_hash(text: str) -> str:
+    """Hex SHA-256 of ``normalize_text(text)``, for exact-duplicate detection."""
+    return hashlib.sha256(normalize_text(text).encode()).hexdigest()
