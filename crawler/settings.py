@@ -1,0 +1,63 @@
+"""Scrapy settings: polite by default, every byte through Scrapy's middlewares."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    VERSION = version("veille")
+except PackageNotFoundError:  # running from a checkout that was not installed
+    VERSION = "0"
+
+BOT_NAME = "veille"
+PROJECT_URL = "https://github.com/veille-news/veille"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = f"veille/{VERSION} (+{PROJECT_URL})"
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = "veille"
+
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 5
+HTTPERROR_ALLOW_ALL = True  # the spiders look at every status and record it
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+HTTPCACHE_ENABLED = False
+DNS_TIMEOUT = 15
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.KnownUrlMiddleware": 120,
+}
+EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.throttle.PoliteThrottle": 0,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.ExtractPipeline": 100,
+    "crawler.pipelines.DetectPipeline": 200,
+    "crawler.pipelines.StorePipeline": 900,
+}
+
+# veille's own settings
+VEILLE_DB = None  # database URL; None = storage.db.default_url()
+VEILLE_SOURCES = None  # sources file; None = crawler.sources.default_path()
+VEILLE_SOURCE_NAMES: list[str] = []  # restrict the crawl to these sources
+VEILLE_SITEMAP_MAX_AGE_DAYS = 3
+VEILLE_STORE_BATCH = 50
+VEILLE_RETRY_FAILED_RUNS = 5  # a failed article URL is retried on this many later runs

@@ -1,0 +1,80 @@
+"""AutoThrottle that also honours robots.txt Crawl-delay and a server's Retry-After."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from scrapy import Request, Spider, signals
+from scrapy.core.downloader import Slot
+from scrapy.crawler import Crawler
+from scrapy.extensions.throttle import AutoThrottle
+from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
+
+logger = logging.getLogger(__name__)
+
+SLOW_DOWN_STATUSES = {403, 429, 503}
+MAX_RETRY_AFTER = 600.0
+
+
+def retry_after_seconds(value: bytes | None, now: datetime | None = None) -> float | None:
+    """Seconds asked by a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class PoliteThrottle(AutoThrottle):
+    """Per-site delay floors: Crawl-delay from robots.txt, Retry-After or doubling on 403/429/503."""
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        self.floors: dict[str, float] = {}
+        self.user_agent = crawler.settings.get("ROBOTSTXT_USER_AGENT") or crawler.settings.get(
+            "USER_AGENT"
+        )
+        crawler.signals.connect(self._robots_parsed, signal=signals.robots_parsed)
+
+    def _slot_for(self, request: Request) -> tuple[str, Slot | None]:
+        downloader = self.crawler.engine.downloader
+        key = request.meta.get("download_slot") or downloader.get_slot_key(request)
+        return key, downloader.slots.get(key)
+
+    def _raise_floor(self, key: str, slot: Slot | None, delay: float, why: str) -> None:
+        delay = min(delay, self.maxdelay if hasattr(self, "maxdelay") else delay)
+        if delay <= self.floors.get(key, 0.0):
+            return
+        self.floors[key] = delay
+        logger.info("slowing down %s to one request every %.1f s (%s)", key, delay, why)
+        if slot is not None:
+            slot.delay = max(slot.delay, delay)
+            slot.randomize_delay = False
+
+    def _robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
+        delay = robotparser.crawl_delay(self.user_agent)
+        if delay:
+            key, slot = self._slot_for(request)
+            self._raise_floor(key, slot, float(delay), "robots.txt Crawl-delay")
+
+    def _response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        super()._response_downloaded(response, request, spider)
+        key, slot = self._slot_for(request)
+        if response.status in SLOW_DOWN_STATUSES:
+            asked = retry_after_seconds(response.headers.get(b"Retry-After"))
+            current = slot.delay if slot is not None else 1.0
+            delay = min(asked, MAX_RETRY_AFTER) if asked else max(2 * current, 2.0)
+            self._raise_floor(key, slot, delay, f"HTTP {response.status}")
+        floor = self.floors.get(key)
+        if floor and slot is not None and slot.delay < floor:
+            slot.delay = floor

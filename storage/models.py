@@ -1,0 +1,168 @@
+"""SQLAlchemy models: sources, their feeds, articles and their aliases, stories, crawl runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JsonList = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: veille stores UTC only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Source(Base):
+    """An outlet, as last seen in the sources file."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    feeds: Mapped[list[Feed]] = relationship(back_populates="source")
+
+
+class Feed(Base):
+    """One feed or news sitemap of a source, with its HTTP validators and health."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "feed" | "sitemap"
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    last_fetched_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_new_item_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[Source] = relationship(back_populates="feeds")
+
+
+class Article(Base):
+    """One article, stored once under its canonical URL."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(512))
+    lead: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    language: Mapped[str | None] = mapped_column(String(8))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    is_agreement: Mapped[bool | None] = mapped_column(Boolean)
+    score: Mapped[float | None] = mapped_column(Float)
+    agreement_types: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    sectors: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    parties: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    amounts: Mapped[list[dict[str, Any]]] = mapped_column(JsonList, default=list)
+    evidence: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    rules_version: Mapped[str | None] = mapped_column(String(64))
+    story_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        Index("ix_articles_published_at", "published_at"),
+        Index("ix_articles_source_published", "source_id", "published_at"),
+        Index("ix_articles_agreement_published", "is_agreement", "published_at"),
+    )
+
+
+class ArticleAlias(Base):
+    """Another canonical URL under which a stored article was seen."""
+
+    __tablename__ = "article_aliases"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+
+
+class StoryBand(Base):
+    """One LSH band key of an article's MinHash signature: the persistent story index."""
+
+    __tablename__ = "story_bands"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class UrlFailure(Base):
+    """An article URL that could not be stored: retried on later runs unless it is gone."""
+
+    __tablename__ = "url_failures"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id"))
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    gone: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    feed_title: Mapped[str | None] = mapped_column(Text)
+    feed_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class CrawlRun(Base):
+    """One crawl: when, what it was asked, how it ended, and per-source counts."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16))  # running | ok | failed | interrupted
+    sources: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    counts: Mapped[dict[str, Any]] = mapped_column(JsonList, default=dict)
+    errors: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    pid: Mapped[int | None] = mapped_column(Integer)

@@ -1,0 +1,298 @@
+"""Read side: filtered articles, stories, full-text search and statistics."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Select, and_, exists, func, literal_column, or_, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from storage.models import Article, CrawlRun, Feed, Source
+
+PHRASE_OR_WORD = re.compile(r'(-?)"([^"]*)"|(\S+)')
+WORD = re.compile(r"\w")
+
+
+class QueryError(ValueError):
+    """A filter the user gave that cannot be run, with why."""
+
+
+@dataclass
+class Filters:
+    """What `veille query` narrows the articles to."""
+
+    agreements: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    sources: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    sectors: list[str] = field(default_factory=list)
+    search: str | None = None
+
+
+def fts5_query(user_text: str) -> str:
+    """A web-search style query ('a b', '"a phrase"', 'a OR b', '-word', 'pre*') as safe FTS5.
+
+    Every term is quoted, so no user text is read as FTS5 syntax.
+    """
+    positive: list[str] = []
+    negative: list[str] = []
+    for negate, phrase, word in PHRASE_OR_WORD.findall(user_text):
+        if word == "OR":
+            if positive and positive[-1] != "OR":
+                positive.append("OR")
+            continue
+        if word.startswith("-") and len(word) > 1:
+            negate, word = "-", word[1:]
+        token = phrase or word
+        prefix = not phrase and token.endswith("*")
+        token = token.rstrip("*") if prefix else token
+        if not WORD.search(token):
+            continue
+        quoted = '"' + token.replace('"', '""') + '"' + ("*" if prefix else "")
+        (negative if negate else positive).append(quoted)
+    while positive and positive[-1] == "OR":
+        positive.pop()
+    if not positive:
+        raise QueryError(f"search {user_text!r} has no word to look for")
+    query = " ".join(positive)
+    if negative:
+        query = f"({query}) NOT " + " NOT ".join(negative)
+    return query
+
+
+def _search_clause(engine: Engine, user_text: str) -> Any:
+    if engine.dialect.name == "postgresql":
+        return text("articles.search @@ websearch_to_tsquery('simple', :q)").bindparams(q=user_text)
+    matches = select(literal_column("rowid")).select_from(text("articles_fts")).where(
+        text("articles_fts MATCH :q").bindparams(q=fts5_query(user_text))
+    )
+    return Article.id.in_(matches)
+
+
+def _sector_clause(engine: Engine, sector: str) -> Any:
+    if engine.dialect.name == "postgresql":
+        return Article.sectors.cast(JSONB).contains([sector])
+    each = func.json_each(Article.sectors).table_valued("value")
+    return exists(select(1).select_from(each).where(each.c.value == sector))
+
+
+def apply_filters(engine: Engine, statement: Select, f: Filters) -> Select:
+    """The statement narrowed by every filter, all values as bound parameters."""
+    when = func.coalesce(Article.published_at, Article.fetched_at)
+    clauses = []
+    if f.agreements:
+        clauses.append(Article.is_agreement.is_(True))
+    if f.since:
+        clauses.append(when >= f.since)
+    if f.until:
+        clauses.append(when < f.until)
+    if f.sources:
+        clauses.append(Source.name.in_(f.sources))
+    if f.languages:
+        clauses.append(Article.language.in_(f.languages))
+    if f.sectors:
+        clauses.append(or_(*(_sector_clause(engine, s) for s in f.sectors)))
+    if f.search:
+        clauses.append(_search_clause(engine, f.search))
+    return statement.where(and_(*clauses)) if clauses else statement
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z."""
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def article_row(article: Article, source: str, with_text: bool) -> dict[str, Any]:
+    """One stored article as the query contract spells it."""
+    row = {
+        "id": article.id,
+        "url": article.url,
+        "source": source,
+        "title": article.title,
+        "published_at": iso(article.published_at),
+        "fetched_at": iso(article.fetched_at),
+        "language": article.language,
+        "is_agreement": article.is_agreement,
+        "score": article.score,
+        "agreement_types": article.agreement_types or [],
+        "sectors": article.sectors or [],
+        "parties": article.parties or [],
+        "amounts": article.amounts or [],
+        "evidence": article.evidence or [],
+        "story_id": article.story_id,
+    }
+    if with_text:
+        row["text"] = article.text
+    return row
+
+
+def find_articles(
+    engine: Engine, f: Filters, limit: int | None = None, with_text: bool = False
+) -> list[dict[str, Any]]:
+    """Matching articles, newest first."""
+    statement = select(Article, Source.name).join(Source, Source.id == Article.source_id)
+    statement = apply_filters(engine, statement, f).order_by(
+        Article.published_at.desc().nulls_last(), Article.id.desc()
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    with Session(engine) as session:
+        return [article_row(a, name, with_text) for a, name in session.execute(statement)]
+
+
+def find_stories(engine: Engine, f: Filters, limit: int | None = None) -> list[dict[str, Any]]:
+    """One row per story among matching articles: its outlets, size and first and last dates."""
+    when = func.coalesce(Article.published_at, Article.fetched_at)
+    grouped = apply_filters(
+        engine,
+        select(
+            Article.story_id,
+            func.count().label("articles"),
+            func.min(when).label("first"),
+            func.max(when).label("last"),
+        ).join(Source, Source.id == Article.source_id),
+        f,
+    ).group_by(Article.story_id).order_by(func.max(when).desc(), Article.story_id.desc())
+    if limit is not None:
+        grouped = grouped.limit(limit)
+    with engine.connect() as conn:
+        groups = conn.execute(grouped).all()
+        ids = [g.story_id for g in groups]
+        members: dict[int, list[tuple]] = {}
+        for part in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            rows = conn.execute(
+                select(Article.story_id, Article.id, Article.title, Article.url, Source.name,
+                       Article.is_agreement, when)
+                .join(Source, Source.id == Article.source_id)
+                .where(Article.story_id.in_(part))
+                .order_by(when, Article.id)
+            )
+            for row in rows:
+                members.setdefault(row[0], []).append(row)
+    result = []
+    for g in groups:
+        rows = members.get(g.story_id, [])
+        first = rows[0] if rows else None
+        result.append({
+            "story_id": g.story_id,
+            "title": first[2] if first else None,
+            "url": first[3] if first else None,
+            "articles": len(rows),
+            "sources": list(dict.fromkeys(r[4] for r in rows)),
+            "first_published_at": iso(min((r[6] for r in rows), default=g.first)),
+            "last_published_at": iso(max((r[6] for r in rows), default=g.last)),
+            "is_agreement": any(bool(r[5]) for r in rows),
+            "article_ids": [r[1] for r in rows],
+        })
+    return result
+
+
+def statistics(engine: Engine, runs: int = 10) -> dict[str, Any]:
+    """Counts per source and language, the last runs and the feeds' health."""
+    day_ago = datetime.now(UTC) - timedelta(days=1)
+    with engine.connect() as conn:
+        total = conn.scalar(select(func.count()).select_from(Article)) or 0
+        agreements = conn.scalar(select(func.count()).where(Article.is_agreement.is_(True))) or 0
+        per_source = conn.execute(
+            select(Source.name, func.count(Article.id),
+                   func.count(Article.id).filter(Article.is_agreement.is_(True)),
+                   func.max(Article.fetched_at))
+            .join(Article, Article.source_id == Source.id, isouter=True)
+            .group_by(Source.name).order_by(Source.name)
+        ).all()
+        per_language = conn.execute(
+            select(Article.language, func.count()).group_by(Article.language)
+        ).all()
+        last_day = conn.execute(
+            select(func.count(), func.count().filter(Article.is_agreement.is_(True)))
+            .where(Article.fetched_at >= day_ago)
+        ).one()
+    with Session(engine) as session:
+        recent = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(runs)).all()
+        feeds = session.execute(
+            select(Feed, Source.name)
+            .join(Source, Source.id == Feed.source_id)
+            .order_by(Source.name, Feed.id)
+        ).all()
+    return {
+        "articles": total,
+        "agreements": agreements,
+        "last_24h": {"articles": last_day[0], "agreements": last_day[1]},
+        "sources": [
+            {"source": n, "articles": c, "agreements": a, "last_fetched_at": iso(t)}
+            for n, c, a, t in per_source
+        ],
+        "languages": {lang or "unknown": c for lang, c in per_language},
+        "runs": [run_row(r) for r in recent],
+        "feeds": [feed_row(r[0], r[1]) for r in feeds],
+    }
+
+
+def run_row(run: CrawlRun) -> dict[str, Any]:
+    """A crawl run for output."""
+    return {
+        "id": run.id,
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
+        "status": run.status,
+        "sources": run.sources,
+        "counts": run.counts,
+        "errors": run.errors,
+    }
+
+
+def feed_row(feed: Feed, source: str) -> dict[str, Any]:
+    """A feed's health for output."""
+    return {
+        "source": source,
+        "url": feed.url,
+        "kind": feed.kind,
+        "last_success_at": iso(feed.last_success_at),
+        "last_new_item_at": iso(feed.last_new_item_at),
+        "last_status": feed.last_status,
+        "last_error": feed.last_error,
+        "consecutive_failures": feed.consecutive_failures,
+    }
+
+
+def feed_health(engine: Engine, sources: list) -> list[dict[str, Any]]:
+    """Every listing of the sources file with its health as recorded by the crawls."""
+    with Session(engine) as session:
+        known = {f.url: f for f in session.scalars(select(Feed))}
+    now = datetime.now(UTC)
+    rows = []
+    for source in sources:
+        quiet_after = max(timedelta(days=1), timedelta(seconds=10 * source.interval))
+        for kind, urls in (("feed", source.feeds), ("sitemap", source.sitemaps)):
+            for url in urls:
+                feed = known.get(url)
+                row = feed_row(feed, source.name) if feed else {
+                    "source": source.name, "url": url, "kind": kind, "last_success_at": None,
+                    "last_new_item_at": None, "last_status": None, "last_error": None,
+                    "consecutive_failures": 0,
+                }
+                row["status"] = feed_status(feed, now, quiet_after, source.enabled)
+                rows.append(row)
+    return rows
+
+
+def feed_status(feed: Feed | None, now: datetime, quiet_after: timedelta, enabled: bool) -> str:
+    """ok, failing (n), silent, never fetched, or disabled."""
+    if not enabled:
+        return "disabled"
+    if feed is None or feed.last_fetched_at is None:
+        return "never fetched"
+    if feed.consecutive_failures:
+        return f"failing ({feed.consecutive_failures})"
+    last_new = feed.last_new_item_at
+    if last_new is not None and now - last_new > quiet_after:
+        return "silent"
+    return "ok"

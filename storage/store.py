@@ -1,0 +1,466 @@
+"""What a crawl writes: articles in batches, feed state after its items, failures, health.
+
+One CrawlStore per spider. Writes are queued and flushed in one transaction per batch, in
+order, so a feed's validators are committed only with (or after) the articles it listed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from crawler import stories
+from crawler.items import ArticleItem
+from crawler.sources import Source
+from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure
+from storage.models import Source as SourceRow
+
+logger = logging.getLogger(__name__)
+
+GONE_STATUSES = {404, 410}
+
+
+def as_utc(value: datetime) -> datetime:
+    """A timestamp read back from any backend, as aware UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def story_date(item: ArticleItem) -> datetime:
+    """When an article appeared, for the story window: published, else fetched."""
+    return item.published_at or item.fetched_at
+
+
+def now() -> datetime:
+    """The current time, UTC."""
+    return datetime.now(UTC)
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    """A dialect INSERT that knows ON CONFLICT."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def insert_ignore(conn: Connection, table: Table, rows: list[dict], keys: list[str]) -> None:
+    """Insert rows, skipping those whose key already exists (safe under concurrent writers)."""
+    if rows:
+        conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=keys), rows)
+
+
+def chunks(items: list, size: int = 500) -> Iterable[list]:
+    """Slices of at most `size` items: keeps IN lists under the drivers' parameter limits."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store knows of a feed before fetching it."""
+
+    id: int
+    source: str
+    url: str
+    kind: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+
+
+@dataclass
+class _Batch:
+    articles: list[ArticleItem] = field(default_factory=list)
+    feed_updates: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.articles) + len(self.feed_updates) + len(self.failures)
+
+
+def sync_sources(engine: Engine, sources: list[Source]) -> dict[str, FeedState]:
+    """Make sure every source and feed of the file has its row; return feed state by URL."""
+    with engine.begin() as conn:
+        insert_ignore(
+            conn,
+            SourceRow.__table__,
+            [{"name": s.name, "language": s.language} for s in sources],
+            ["name"],
+        )
+        ids = dict(conn.execute(select(SourceRow.name, SourceRow.id)).all())
+        feed_rows = [
+            {"source_id": ids[s.name], "url": url, "kind": kind, "consecutive_failures": 0}
+            for s in sources
+            for kind, urls in (("feed", s.feeds), ("sitemap", s.sitemaps))
+            for url in urls
+        ]
+        insert_ignore(conn, Feed.__table__, feed_rows, ["url"])
+        names = {v: k for k, v in ids.items()}
+        wanted = [row["url"] for row in feed_rows]
+        states: dict[str, FeedState] = {}
+        for urls in chunks(wanted):
+            for f in conn.execute(select(Feed).where(Feed.url.in_(urls))).mappings():
+                states[f["url"]] = FeedState(
+                    f["id"],
+                    names[f["source_id"]],
+                    f["url"],
+                    f["kind"],
+                    f["etag"],
+                    f["last_modified"],
+                    f["body_hash"],
+                )
+    return states
+
+
+class CrawlStore:
+    """The database side of one spider run."""
+
+    def __init__(self, engine: Engine, sources: list[Source], batch_size: int = 50) -> None:
+        self.engine = engine
+        self.batch_size = batch_size
+        self.sources = {s.name: s for s in sources}
+        self.feeds = sync_sources(engine, sources)
+        self.claimed: set[str] = set()
+        with engine.connect() as conn:
+            self.source_ids: dict[str, int] = dict(
+                conn.execute(select(SourceRow.name, SourceRow.id)).all()
+            )
+        self._batch = _Batch()
+        self.counts: dict[str, Counter[str]] = {}
+
+    def count(self, source: str, key: str, n: int = 1) -> None:
+        """Add to a per-source counter (feeds read, new articles, agreements, errors...)."""
+        self.counts.setdefault(source, Counter())[key] += n
+
+    # -- reading, before fetching ------------------------------------------------------------
+
+    def claim(self, urls: Iterable[str]) -> list[str]:
+        """The URLs to fetch: not stored, not gone, not already claimed in this process."""
+        fresh = self.unknown(u for u in urls if u not in self.claimed)
+        self.claimed.update(fresh)
+        return fresh
+
+    def unknown(self, urls: Iterable[str]) -> list[str]:
+        """The canonical URLs not stored (as article or alias) and not gone; order kept."""
+        wanted = list(dict.fromkeys(urls))
+        known: set[str] = set()
+        with self.engine.connect() as conn:
+            for part in chunks(wanted):
+                known.update(conn.scalars(select(Article.url).where(Article.url.in_(part))))
+                known.update(
+                    conn.scalars(select(ArticleAlias.url).where(ArticleAlias.url.in_(part)))
+                )
+                known.update(
+                    conn.scalars(
+                        select(UrlFailure.url).where(UrlFailure.url.in_(part), UrlFailure.gone)
+                    )
+                )
+        pending = {item.url for item in self._batch.articles} | {
+            a for item in self._batch.articles for a in item.aliases
+        }
+        return [u for u in wanted if u not in known and u not in pending]
+
+    def retries(self, feed_ids: list[int], max_attempts: int) -> list[UrlFailure]:
+        """Article URLs found in these feeds that failed on an earlier run and deserve a retry."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(UrlFailure).where(
+                    UrlFailure.feed_id.in_(feed_ids),
+                    ~UrlFailure.gone,
+                    UrlFailure.attempts < max_attempts,
+                )
+            )
+            return [UrlFailure(**dict(r._mapping)) for r in rows]
+
+    # -- queueing ----------------------------------------------------------------------------
+
+    def add_article(self, item: ArticleItem) -> None:
+        """Queue an extracted, classified article."""
+        self._batch.articles.append(item)
+        if len(self._batch.articles) >= self.batch_size:
+            self.flush()
+
+    def feed_fetched(
+        self,
+        feed_id: int,
+        status: int,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        body_hash: str | None = None,
+        new_items: int = 0,
+    ) -> None:
+        """Queue a feed's success; its validators land with or after its items."""
+        stamp = now()
+        values: dict[str, Any] = {
+            "id": feed_id,
+            "last_status": status,
+            "last_error": None,
+            "last_fetched_at": stamp,
+            "last_success_at": stamp,
+            "consecutive_failures": 0,
+        }
+        if body_hash is not None:
+            values.update(etag=etag, last_modified=last_modified, body_hash=body_hash)
+        if new_items:
+            values["last_new_item_at"] = stamp
+        self._batch.feed_updates.append(values)
+
+    def feed_failed(self, feed_id: int, status: int | None, error: str) -> None:
+        """Queue a feed's failure (its validators stay as they were)."""
+        self._batch.feed_updates.append(
+            {
+                "id": feed_id,
+                "last_status": status,
+                "last_error": error[:2000],
+                "last_fetched_at": now(),
+                "failed": True,
+            }
+        )
+
+    def article_failed(
+        self,
+        url: str,
+        source: str,
+        feed_id: int | None,
+        status: int | None,
+        error: str,
+        *,
+        feed_title: str | None = None,
+        feed_date: datetime | None = None,
+        gone: bool | None = None,
+    ) -> None:
+        """Queue an article URL that could not be stored (retried later unless gone)."""
+        self._batch.failures.append(
+            {
+                "url": url,
+                "source_id": self.source_ids[source],
+                "feed_id": feed_id,
+                "status": status,
+                "error": error[:2000],
+                "attempts": 1,
+                "gone": status in GONE_STATUSES if gone is None else gone,
+                "last_attempt_at": now(),
+                "feed_title": feed_title,
+                "feed_date": feed_date,
+            }
+        )
+        if len(self._batch) >= self.batch_size:
+            self.flush()
+
+    def pending(self) -> int:
+        """How many writes wait for the next flush."""
+        return len(self._batch)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def flush(self) -> list[tuple[ArticleItem, int]]:
+        """Write everything queued in one transaction; return (item, id) of new articles."""
+        batch, self._batch = self._batch, _Batch()
+        if not len(batch):
+            return []
+        with self.engine.begin() as conn:
+            stored = self._write_articles(conn, batch.articles)
+            self._write_failures(conn, batch.failures, [i.request_url for i in batch.articles])
+            self._write_feeds(conn, batch.feed_updates)
+        new = {id(item) for item, _ in stored}
+        for item in batch.articles:
+            self.count(item.source, "new" if id(item) in new else "duplicates")
+            if id(item) in new and item.verdict.get("is_agreement"):
+                self.count(item.source, "agreements")
+        return stored
+
+    def _write_articles(self, conn: Connection, items: list[ArticleItem]) -> list:
+        if not items:
+            return []
+        existing = self._existing(conn, items)
+        aliases: list[dict] = []
+        fresh: list[ArticleItem] = []
+        claimed: dict[str, ArticleItem] = {}
+        for item in items:
+            keys = [item.url, *item.aliases, "#" + item.content_hash]
+            owner = next((existing[k] for k in keys if k in existing), None)
+            if owner is not None:
+                aliases += [{"url": u, "article_id": owner} for u in (item.url, *item.aliases)]
+                continue
+            twin = next((claimed[k] for k in keys if k in claimed), None)
+            if twin is not None:
+                twin.aliases |= {item.url, *item.aliases} - {twin.url}
+                continue
+            for k in keys:
+                claimed[k] = item
+            fresh.append(item)
+        stored = self._insert_fresh(conn, fresh, aliases)
+        insert_ignore(
+            conn,
+            ArticleAlias.__table__,
+            [a for a in {a["url"]: a for a in aliases}.values()],
+            ["url"],
+        )
+        return stored
+
+    def _existing(self, conn: Connection, items: list[ArticleItem]) -> dict[str, int]:
+        """Article ids already stored under any of the batch's URLs, aliases or text hashes."""
+        urls = list({u for i in items for u in (i.url, *i.aliases)})
+        hashes = list({i.content_hash for i in items if i.content_hash})
+        found: dict[str, int] = {}
+        for part in chunks(urls):
+            found.update(conn.execute(select(Article.url, Article.id).where(Article.url.in_(part))))
+            found.update(
+                conn.execute(
+                    select(ArticleAlias.url, ArticleAlias.article_id).where(
+                        ArticleAlias.url.in_(part)
+                    )
+                )
+            )
+        for part in chunks(hashes):
+            rows = conn.execute(
+                select(Article.content_hash, Article.id).where(Article.content_hash.in_(part))
+            )
+            found.update({"#" + h: i for h, i in rows})
+        return found
+
+    def _insert_fresh(
+        self, conn: Connection, fresh: list[ArticleItem], aliases: list[dict]
+    ) -> list[tuple[ArticleItem, int]]:
+        if not fresh:
+            return []
+        rows = [self._row(item) for item in fresh]
+        statement = (
+            _insert(conn, Article.__table__)
+            .on_conflict_do_nothing(index_elements=["url"])
+            .returning(
+                Article.__table__.c.id, Article.__table__.c.url
+            )
+        )
+        ids = {url: id_ for id_, url in conn.execute(statement, rows)}
+        stored, lost = [], []
+        for item in fresh:
+            if item.url in ids:
+                stored.append((item, ids[item.url]))
+                aliases += [{"url": u, "article_id": ids[item.url]} for u in item.aliases]
+            else:
+                lost.append(item)  # another writer stored it between our check and insert
+        if lost:
+            winners = dict(
+                conn.execute(
+                    select(Article.url, Article.id).where(Article.url.in_([i.url for i in lost]))
+                ).all()
+            )
+            aliases += [{"url": u, "article_id": winners[i.url]} for i in lost for u in i.aliases]
+        self._assign_stories(conn, stored)
+        return stored
+
+    def _row(self, item: ArticleItem) -> dict[str, Any]:
+        verdict = item.verdict
+        return {
+            "url": item.url,
+            "source_id": self.source_ids[item.source],
+            "title": item.title,
+            "author": item.author,
+            "lead": item.lead,
+            "text": item.text,
+            "published_at": item.published_at,
+            "fetched_at": item.fetched_at,
+            "language": item.language,
+            "content_hash": item.content_hash,
+            "is_agreement": verdict.get("is_agreement"),
+            "score": verdict.get("score"),
+            "agreement_types": verdict.get("agreement_types", []),
+            "sectors": verdict.get("sectors", []),
+            "parties": verdict.get("parties", []),
+            "amounts": verdict.get("amounts", []),
+            "evidence": verdict.get("evidence", []),
+            "rules_version": item.rules_version,
+            "story_id": None,
+            "signature": item.signature,
+        }
+
+    def _assign_stories(self, conn: Connection, stored: list[tuple[ArticleItem, int]]) -> None:
+        """Give each new article the story of its nearest stored near-duplicate, or its own."""
+        keyed = [
+            (item, id_, stories.band_keys(item.signature)) for item, id_ in stored if item.signature
+        ]
+        all_keys = list({k for _, _, keys in keyed for k in keys})
+        window = timedelta(days=stories.CANDIDATE_WINDOW_DAYS)
+        dates = [story_date(item) for item, _, _ in keyed]
+        by_key: dict[int, set[int]] = {}
+        when: dict[int, datetime] = {}
+        when_column = func.coalesce(Article.published_at, Article.fetched_at)
+        for part in chunks(all_keys) if dates else ():
+            rows = conn.execute(
+                select(StoryBand.key, StoryBand.article_id, when_column)
+                .join(Article, Article.id == StoryBand.article_id)
+                .where(
+                    StoryBand.key.in_(part),
+                    when_column >= min(dates) - window,
+                    when_column <= max(dates) + window,
+                )
+            )
+            for key, article_id, at in rows:
+                by_key.setdefault(key, set()).add(article_id)
+                when[article_id] = as_utc(at)
+        candidate_ids = list({a for ids in by_key.values() for a in ids})
+        known: dict[int, tuple[bytes, int]] = {}
+        for part in chunks(candidate_ids):
+            for id_, sig, story in conn.execute(
+                select(Article.id, Article.signature, Article.story_id).where(Article.id.in_(part))
+            ):
+                known[id_] = (sig, story or id_)
+        story_of: dict[int, int] = {}
+        bands: list[dict] = []
+        for (item, id_, keys), at in zip(keyed, dates, strict=True):
+            candidates = [
+                a for a in {a for k in keys for a in by_key.get(k, ())} if abs(when[a] - at) <= window
+            ]
+            story_of[id_] = id_
+            if candidates:
+                sims = stories.similarities(item.signature, [known[a][0] for a in candidates])
+                best = max(range(len(candidates)), key=lambda i: sims[i])
+                if sims[best] >= stories.THRESHOLD:
+                    story_of[id_] = known[candidates[best]][1]
+            known[id_] = (item.signature, story_of[id_])
+            when[id_] = at
+            for k in keys:
+                by_key.setdefault(k, set()).add(id_)
+            bands += [{"key": k, "article_id": id_} for k in keys]
+        for id_ in (i for _, i in stored if i not in story_of):
+            story_of[id_] = id_
+        if story_of:
+            conn.execute(
+                update(Article.__table__).where(Article.__table__.c.id == bindparam("b_id")),
+                [{"b_id": k, "story_id": v} for k, v in story_of.items()],
+            )
+        insert_ignore(conn, StoryBand.__table__, bands, ["key", "article_id"])
+
+    def _write_failures(self, conn: Connection, failures: list[dict], succeeded: list[str]) -> None:
+        if succeeded:
+            for part in chunks(succeeded):
+                conn.execute(UrlFailure.__table__.delete().where(UrlFailure.url.in_(part)))
+        for row in {f["url"]: f for f in failures}.values():
+            statement = _insert(conn, UrlFailure.__table__).values(row)
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["url"],
+                    set_={
+                        "status": statement.excluded.status,
+                        "error": statement.excluded.error,
+                        "gone": statement.excluded.gone,
+                        "last_attempt_at": statement.excluded.last_attempt_at,
+                        "attempts": UrlFailure.__table__.c.attempts + 1,
+                    },
+                )
+            )
+
+    def _write_feeds(self, conn: Connection, updates: list[dict]) -> None:
+        table = Feed.__table__
+        for values in updates:
+            values = dict(values)
+            feed_id = values.pop("id")
+            if values.pop("failed", False):
+                values["consecutive_failures"] = table.c.consecutive_failures + 1
+            conn.execute(update(table).where(table.c.id == feed_id).values(**values))
