@@ -1,0 +1,879 @@
+"""Article extraction from news pages.
+
+One lxml parse per page: the metadata (JSON-LD, meta tags, <time>, bylines, page-text dates)
+is read from that tree, and the same tree goes to trafilatura for the main text (trafilatura
+works on its own copy). Nothing here raises on bad input: empty, truncated, binary or huge
+pages give an ``Extracted`` with empty text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from lxml import html as lxml_html
+from lxml.etree import ParserError, XPath
+from w3lib.encoding import html_to_unicode, resolve_encoding
+
+from crawler.dates import parse_date, search_date
+from crawler.urls import canonicalize
+
+__all__ = ["Extracted", "decode_html", "detect_language", "extract"]
+
+LOGGER = logging.getLogger(__name__)
+
+# Bounds on pathological pages (a news article page is far below all three). Time is roughly
+# linear in the number of elements: ~20 us/element in trafilatura's fast mode, twice that with
+# its fallback extractors.
+MAX_HTML_CHARS = 2_000_000  # characters kept before parsing
+MAX_ELEMENTS = 60_000  # above this the page is cut (at the same proportion) and re-parsed
+FAST_ABOVE_ELEMENTS = 15_000  # above this trafilatura runs without its fallback extractors
+# Bytes sampled for charset detection.
+DETECT_SAMPLE_BYTES = 65_536
+
+# trafilatura: precision over recall, no comments/tables/links/images; "fast" off so its
+# fallback extractors can rescue pages where the main heuristics find little.
+TRAFILATURA_OPTIONS: dict[str, Any] = {
+    "fast": False,
+    "favor_precision": True,
+    "include_comments": False,
+    "include_tables": False,
+    "include_links": False,
+    "include_images": False,
+    "include_formatting": False,
+    "with_metadata": False,
+    "deduplicate": False,  # trafilatura's dedup cache is process-wide: it would drop reprints
+}
+
+
+@dataclass(frozen=True)
+class Extracted:
+    title: str | None
+    author: str | None
+    published_at: datetime | None  # UTC aware
+    language: str | None  # 'fr' | 'ar' | 'en' | None
+    canonical_url: str | None  # rel=canonical, else og:url; absolute and canonicalized
+    lead: str | None  # og:description / meta description / standfirst
+    text: str  # main text, paragraphs separated by "\n", no boilerplate; "" if none
+
+
+# --------------------------------------------------------------------------- decoding
+
+_META_CHARSET_RE = re.compile(
+    r"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE
+)
+
+
+def _detect_encoding(body: bytes) -> str | None:
+    sample = body[:DETECT_SAMPLE_BYTES]
+    # a declaration further down than the 4 KB w3lib scans (long <head> full of scripts)
+    match = _META_CHARSET_RE.search(sample.decode("latin-1"))
+    if match:
+        enc = resolve_encoding(match.group(1))
+        if enc:
+            return enc
+    try:
+        # most undeclared pages are UTF-8; an incomplete last character is fine (final=False)
+        import codecs
+
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(sample).best()
+        if best is not None and best.encoding:
+            return resolve_encoding(best.encoding) or best.encoding
+    except Exception:  # detection is best effort
+        LOGGER.debug("charset detection failed", exc_info=True)
+    return "cp1252"
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> str:
+    """Bytes to str.
+
+    Order (w3lib.encoding.html_to_unicode, i.e. the WHATWG order): a BOM, then the charset of
+    the HTTP Content-Type header, then <meta charset> / <meta http-equiv>, then detection
+    (a meta declaration beyond the first 4 KB, strict UTF-8, charset_normalizer, cp1252).
+    Undecodable bytes become U+FFFD. Never raises.
+    """
+    if isinstance(body, str):
+        return body
+    if not body:
+        return ""
+    try:
+        if isinstance(content_type, bytes):
+            content_type = content_type.decode("latin-1")
+        _enc, text = html_to_unicode(
+            content_type or None, bytes(body), auto_detect_fun=_detect_encoding
+        )
+        return text
+    except Exception:
+        LOGGER.debug("decode_html fell back to utf-8 with replacement", exc_info=True)
+        return bytes(body).decode("utf-8", errors="replace")
+
+
+# --------------------------------------------------------------------------- language
+
+_ARABIC_RANGES = (
+    (0x0600, 0x06FF),
+    (0x0750, 0x077F),
+    (0x08A0, 0x08FF),
+    (0xFB50, 0xFDFF),
+    (0xFE70, 0xFEFF),
+)
+_FR_STOPWORDS = frozenset(
+    [
+        "le",
+        "la",
+        "les",
+        "de",
+        "des",
+        "du",
+        "un",
+        "une",
+        "et",
+        "est",
+        "que",
+        "qui",
+        "dans",
+        "pour",
+        "pas",
+        "sur",
+        "au",
+        "aux",
+        "par",
+        "avec",
+        "ce",
+        "cette",
+        "ces",
+        "son",
+        "sa",
+        "ses",
+        "ont",
+        "été",
+        "être",
+        "il",
+        "elle",
+        "ils",
+        "elles",
+        "nous",
+        "vous",
+        "leur",
+        "leurs",
+        "mais",
+        "ou",
+        "où",
+        "sont",
+        "plus",
+        "selon",
+        "entre",
+        "deux",
+        "après",
+        "l",
+        "d",
+        "qu",
+        "n",
+        "s",
+        "c",
+        "j",
+        "lors",
+        "dont",
+        "très",
+        "aussi",
+        "ainsi",
+    ]
+)
+_EN_STOPWORDS = frozenset(
+    [
+        "the",
+        "of",
+        "and",
+        "to",
+        "is",
+        "that",
+        "for",
+        "with",
+        "was",
+        "by",
+        "from",
+        "it",
+        "be",
+        "are",
+        "this",
+        "which",
+        "has",
+        "have",
+        "were",
+        "will",
+        "its",
+        "their",
+        "not",
+        "or",
+        "but",
+        "after",
+        "said",
+        "been",
+        "who",
+        "would",
+        "also",
+        "into",
+        "than",
+        "more",
+        "about",
+        "between",
+        "over",
+        "under",
+        "while",
+        "there",
+        "these",
+        "those",
+    ]
+)
+_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+LANG_SAMPLE_CHARS = 6000
+
+
+def _is_arabic(ch: str) -> bool:
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _ARABIC_RANGES)
+
+
+def _language_scores(text: str) -> tuple[str | None, bool]:
+    """(language, strong): the cheap detector's guess and whether the evidence is strong."""
+    sample = text[:LANG_SAMPLE_CHARS]
+    arabic = latin = 0
+    for ch in sample:
+        if ch.isalpha():
+            if _is_arabic(ch):
+                arabic += 1
+            elif ch.isascii() or "LATIN" in unicodedata.name(ch, ""):
+                latin += 1
+    letters = arabic + latin
+    if letters and arabic >= 10 and arabic / letters >= 0.4:
+        return "ar", arabic >= 60 and arabic / letters >= 0.6
+    words = [w.lower() for w in _WORD_RE.findall(sample)]
+    fr = sum(1 for w in words if w in _FR_STOPWORDS)
+    en = sum(1 for w in words if w in _EN_STOPWORDS)
+    if fr + en < 4:
+        return None, False
+    if fr >= 2 * en:
+        return "fr", fr >= 8 and fr >= 3 * en
+    if en >= 2 * fr:
+        return "en", en >= 8 and en >= 3 * fr
+    return None, False
+
+
+def detect_language(text: str) -> str | None:
+    """'ar' for Arabic script, else 'fr' or 'en' by stopword counts; None when unsure."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return _language_scores(text)[0]
+    except Exception:
+        return None
+
+
+def _html_lang(value: str | None) -> str | None:
+    if not value:
+        return None
+    primary = re.split(r"[-_]", value.strip().lower(), maxsplit=1)[0]
+    return primary if primary in ("fr", "ar", "en") else None
+
+
+def _choose_language(
+    declared: str | None, text: str, fallback_text: str, hint: str | None
+) -> str | None:
+    detected, strong = _language_scores(text) if text else (None, False)
+    if detected is None and fallback_text:
+        detected, strong = _language_scores(fallback_text)
+    if declared and detected and detected != declared:
+        # the page's lang attribute is often a CMS default: the text wins when it is clear
+        return detected if strong else declared
+    return declared or detected or _html_lang(hint)
+
+
+# --------------------------------------------------------------------------- helpers
+
+_WS_RE = re.compile(r"\s+")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+_PARSER = lxml_html.HTMLParser(
+    collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True
+)
+
+_ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "blogposting",
+        "reportagenews",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "backgroundnewsarticle",
+        "reviewnewsarticle",
+        "livebloposting",
+        "liveblogposting",
+        "report",
+        "techarticle",
+        "socialmediaposting",
+    }
+)
+_PAGE_TYPES = frozenset({"webpage", "itempage", "collectionpage"})
+_SITE_TYPES = frozenset({"website", "organization", "newsmediaorganization"})
+
+_XP_META = XPath("//meta")
+_XP_JSONLD = XPath("//script[contains(translate(@type,'LDJSON','ldjson'),'ld+json')]")
+_XP_LINK_CANONICAL = XPath("//link[@rel and @href]")
+_XP_H1 = XPath("//article//h1 | //*[@itemprop='headline' and not(self::meta)]")
+_XP_H1_ANY = XPath("//h1")
+_XP_TITLE = XPath("//title")
+_NOT_IN_CHROME = (
+    "not(ancestor::*[contains(@class,'comment') or contains(@id,'comment')"
+    " or contains(@class,'related') or contains(@class,'sidebar') or self::aside])"
+)
+_XP_TIME_PUBLISHED = XPath(
+    "//*[@itemprop='datePublished'][@datetime or @content]"
+    f" | //time[@datetime][contains(@class,'published') or contains(@class,'entry-date')][{_NOT_IN_CHROME}]"
+)
+_XP_TIME_ARTICLE = XPath(f"//article//time[@datetime][{_NOT_IN_CHROME}]")
+_XP_TIME_ANY = XPath(f"//time[@datetime][{_NOT_IN_CHROME}]")
+_XP_TIME_AFTER = XPath(f"following::time[@datetime][{_NOT_IN_CHROME}][1]")
+_XP_TEXT_AFTER = XPath(
+    "following::text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
+    f"[{_NOT_IN_CHROME}]"
+)
+_XP_BODY_TEXT = XPath(
+    "//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)"
+    " and not(ancestor::nav) and not(ancestor::footer) and not(ancestor::aside)]"
+)
+_BYLINE_XPATHS = [
+    XPath(f"//*[@itemprop='author']//*[@itemprop='name'][{_NOT_IN_CHROME}]"),
+    XPath(f"//*[@itemprop='author'][{_NOT_IN_CHROME}]"),
+    XPath(f"//a[contains(concat(' ', @rel, ' '), ' author ')][{_NOT_IN_CHROME}]"),
+    XPath(
+        "//*[contains(@class,'byline') or contains(@class,'author-name')"
+        " or contains(@class,'post-author') or contains(@class,'meta_author')"
+        " or contains(@class,'meta-author') or contains(@class,'auteur')]"
+        f"[not(contains(@class,'comment'))][{_NOT_IN_CHROME}]"
+    ),
+    XPath(
+        "//*[contains(concat(' ', normalize-space(@class), ' '), ' author ')]"
+        f"[not(contains(@class,'comment'))][{_NOT_IN_CHROME}]"
+    ),
+]
+_XP_STANDFIRST = XPath(
+    "following::*[contains(@class,'chapo') or contains(@class,'chapeau') or contains(@class,'standfirst')"
+    " or contains(@class,'sub-title') or contains(@class,'subtitle') or contains(@class,'article-lead')"
+    " or contains(@class,'post-lead') or contains(@class,'entry-excerpt') or contains(@class,'intro')]"
+    f"[{_NOT_IN_CHROME}][1]"
+)
+
+_TITLE_SEPARATORS = (" - ", " | ", " – ", " — ", " :: ", " » ", " · ", " ｜ ")
+_BYLINE_PREFIX_RE = re.compile(
+    r"^(?:par|by|written by|posted by|auteur|author|بقلم|كتبه|من طرف|إعداد|اعداد)\s*:?\s+",
+    re.IGNORECASE,
+)
+_BOILERPLATE_LINE_RE = re.compile(
+    r"^(?:[-–—\s]*(?:advertisement|publicité|publicite|annonce|sponsored|sponsorisé|"
+    r"إعلان|اعلان|pub)[-–—\s]*"
+    r"|spot_img(?:\s*spot_img)*"
+    r"|\d{1,2}(?:[.,]\d)?\s*°?\s*[CF](?:\s+\S+){0,2}"  # weather widget: "21.9 C Casablanca"
+    r")$",
+    re.IGNORECASE,
+)
+_READ_ALSO_RE = re.compile(
+    r"^(?:à lire aussi|a lire aussi|lire aussi|lire également|voir aussi|read also|read more|"
+    r"also read|related|اقرأ أيضا|اقرأ أيضاً|إقرأ أيضا|اقرأ كذلك)\b",
+    re.IGNORECASE,
+)
+
+
+def _clean(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text = _WS_RE.sub(" ", value.replace("\u00a0", " ")).strip()
+    return text or None
+
+
+def _sanitize(html: str) -> str:
+    if len(html) > MAX_HTML_CHARS:
+        html = html[:MAX_HTML_CHARS]
+    html = _CONTROL_RE.sub("", html)
+    # lxml refuses str input that carries an XML encoding declaration
+    return _XML_DECL_RE.sub("", html, count=1)
+
+
+def _parse(html: str):
+    if not html or not html.strip():
+        return None
+    try:
+        root = lxml_html.document_fromstring(html, parser=_PARSER)
+    except (ParserError, ValueError, TypeError):
+        return None
+    return root
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def _meta_map(tree) -> dict[str, str]:
+    metas: dict[str, str] = {}
+    for el in _XP_META(tree):
+        key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
+        content = el.get("content")
+        if not key or content is None:
+            continue
+        key = key.strip().lower()
+        value = _clean(content)
+        if value and key not in metas:
+            metas[key] = value
+    return metas
+
+
+def _load_json(raw: str) -> Any:
+    raw = raw.strip()
+    raw = re.sub(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$", "", raw)
+    raw = raw.strip().removeprefix("<!--").removesuffix("-->").strip()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw, strict=False)
+    except ValueError:
+        pass
+    try:  # trailing commas, a frequent hand-written JSON-LD error
+        return json.loads(re.sub(r",\s*([}\]])", r"\1", raw), strict=False)
+    except ValueError:
+        return None
+
+
+def _flatten_jsonld(data: Any, depth: int = 0) -> Iterator[dict]:
+    if depth > 6:
+        return
+    if isinstance(data, list):
+        for item in data:
+            yield from _flatten_jsonld(item, depth + 1)
+    elif isinstance(data, dict):
+        yield data
+        graph = data.get("@graph")
+        if graph is not None:
+            yield from _flatten_jsonld(graph, depth + 1)
+
+
+def _types(obj: dict) -> set[str]:
+    value = obj.get("@type")
+    if isinstance(value, str):
+        return {value.lower()}
+    if isinstance(value, list):
+        return {v.lower() for v in value if isinstance(v, str)}
+    return set()
+
+
+class _JsonLd:
+    def __init__(self, tree) -> None:
+        self.objects: list[dict] = []
+        for script in _XP_JSONLD(tree):
+            data = _load_json(script.text or "")
+            self.objects.extend(_flatten_jsonld(data))
+        self.by_id = {o["@id"]: o for o in self.objects if isinstance(o.get("@id"), str)}
+        self.articles = [o for o in self.objects if _types(o) & _ARTICLE_TYPES]
+        self.pages = [o for o in self.objects if _types(o) & _PAGE_TYPES]
+
+    def _resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and "@id" in value and len(value) <= 2 and "name" not in value:
+            return self.by_id.get(value["@id"], value)
+        return value
+
+    def _first(self, key: str, pools: Iterable[list[dict]]) -> Any:
+        for pool in pools:
+            for obj in pool:
+                value = obj.get(key)
+                if value:
+                    return value
+        return None
+
+    def headline(self) -> str | None:
+        value = self._first("headline", [self.articles])
+        if isinstance(value, list):
+            value = value[0] if value else None
+        return _clean(value)
+
+    def date_published(self) -> datetime | None:
+        for pool in (self.articles, self.pages):
+            for obj in pool:
+                value = obj.get("datePublished")
+                if isinstance(value, list):
+                    value = value[0] if value else None
+                if isinstance(value, str):
+                    dt = parse_date(value)
+                    if dt is not None:
+                        return dt
+        return None
+
+    def author(self) -> str | None:
+        value = self._first("author", [self.articles]) or self._first("creator", [self.articles])
+        items = value if isinstance(value, list) else [value]
+        names: list[str] = []
+        for item in items:
+            item = self._resolve(item)
+            name = item.get("name") if isinstance(item, dict) else item
+            if isinstance(name, list):
+                name = name[0] if name else None
+            name = _clean_author(name)
+            if name and name not in names:
+                names.append(name)
+        return ", ".join(names) if names else None
+
+    def site_names(self) -> list[str]:
+        names = []
+        for obj in self.objects:
+            if _types(obj) & _SITE_TYPES:
+                name = _clean(obj.get("name"))
+                if name:
+                    names.append(name)
+        for obj in self.articles:
+            publisher = self._resolve(obj.get("publisher"))
+            if isinstance(publisher, dict):
+                name = _clean(publisher.get("name"))
+                if name:
+                    names.append(name)
+        return names
+
+
+def _clean_author(value: Any) -> str | None:
+    text = _clean(value)
+    if not text:
+        return None
+    text = _BYLINE_PREFIX_RE.sub("", text).strip(" -–—|,:·")
+    text = _BYLINE_PREFIX_RE.sub("", text).strip(" -–—|,:·")
+    if not text or len(text) < 2 or len(text) > 80 or len(text.split()) > 8:
+        return None
+    if "http://" in text or "https://" in text or "@" in text or "{" in text:
+        return None
+    if sum(ch.isdigit() for ch in text) > 2:  # a date or a count, not a name
+        return None
+    return text
+
+
+def _strip_site_suffix(title: str, site_names: list[str], heuristic: bool) -> str:
+    for name in site_names:
+        for sep in _TITLE_SEPARATORS:
+            if title.endswith(sep + name) and len(title) > len(sep + name):
+                return title[: -len(sep + name)].strip()
+            if title.startswith(name + sep) and len(title) > len(name + sep):
+                return title[len(name + sep) :].strip()
+    if heuristic:
+        best = None
+        for sep in _TITLE_SEPARATORS:
+            idx = title.rfind(sep)
+            if idx > 0 and (best is None or idx > best[0]):
+                best = (idx, sep)
+        if best is not None:
+            head, tail = title[: best[0]].strip(), title[best[0] + len(best[1]) :].strip()
+            if tail and len(tail) <= 40 and len(tail.split()) <= 5 and len(head) > 2 * len(tail):
+                return head
+    return title
+
+
+def _title(tree, metas: dict[str, str], jsonld: _JsonLd, site_names: list[str]) -> str | None:
+    lowered = {n.lower() for n in site_names}
+
+    def usable(value: str | None) -> str | None:
+        if value and value.lower() not in lowered and len(value) >= 3:
+            return value
+        return None
+
+    og = metas.get("og:title") or metas.get("twitter:title")
+    if og:
+        cleaned = usable(_strip_site_suffix(og, site_names, heuristic=False))
+        if cleaned:
+            return cleaned
+    headline = usable(jsonld.headline())
+    if headline:
+        return headline
+    for xp in (_XP_H1, _XP_H1_ANY):
+        for el in xp(tree):
+            text = usable(_clean(el.get("content") or el.text_content()))
+            if text:
+                return text
+    for el in _XP_TITLE(tree):
+        text = _clean(el.text_content())
+        if text:
+            cleaned = usable(_strip_site_suffix(text, site_names, heuristic=True))
+            if cleaned:
+                return cleaned
+    return None
+
+
+def _main_h1(tree):
+    for xp in (_XP_H1, _XP_H1_ANY):
+        for el in xp(tree):
+            if el.tag not in ("meta", "link") and _clean(el.text_content()):
+                return el
+    return None
+
+
+def _canonical(tree, metas: dict[str, str], url: str) -> str | None:
+    href = None
+    for el in _XP_LINK_CANONICAL(tree):
+        if "canonical" in (el.get("rel") or "").lower().split():
+            href = _clean(el.get("href"))
+            if href:
+                break
+    if not href:
+        href = metas.get("og:url")
+    if not href:
+        return None
+    try:
+        absolute = urljoin(url or "", href)
+        parts = urlsplit(absolute)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    # a canonical pointing at the site root from an article URL is a CMS misconfiguration
+    if parts.path in ("", "/") and not parts.query:
+        try:
+            page_path = urlsplit(url or "").path
+        except ValueError:
+            page_path = ""
+        if page_path not in ("", "/"):
+            return None
+    return canonicalize(absolute)
+
+
+def _author(tree, metas: dict[str, str], jsonld: _JsonLd) -> str | None:
+    author = jsonld.author()
+    if author:
+        return author
+    for key in (
+        "author",
+        "article:author",
+        "parsely-author",
+        "sailthru.author",
+        "dc.creator",
+        "byl",
+    ):
+        value = metas.get(key)
+        if value and not value.startswith(("http://", "https://")):
+            cleaned = _clean_author(value)
+            if cleaned:
+                return cleaned
+    for xp in _BYLINE_XPATHS:
+        for el in xp(tree)[:5]:
+            cleaned = _clean_author(el.get("content") or el.text_content())
+            if cleaned:
+                return cleaned
+    return None
+
+
+def _lead(tree, metas: dict[str, str], h1) -> str | None:
+    for key in ("og:description", "description", "twitter:description"):
+        value = metas.get(key)
+        if value and len(value) >= 15:
+            return value
+    if h1 is not None:
+        for el in _XP_STANDFIRST(h1):
+            text = _clean(el.text_content())
+            if text and len(text) >= 15:
+                return text
+    return None
+
+
+def _date_from_meta(metas: dict[str, str]) -> datetime | None:
+    for key in (
+        "article:published_time",
+        "og:article:published_time",
+        "datepublished",
+        "publishdate",
+        "pubdate",
+        "publish-date",
+        "parsely-pub-date",
+        "sailthru.date",
+        "dc.date.issued",
+        "dc.date",
+        "dcterms.created",
+        "date",
+    ):
+        value = metas.get(key)
+        if value:
+            dt = parse_date(value)
+            if dt is not None:
+                return dt
+    return None
+
+
+def _date_from_time(tree, h1) -> datetime | None:
+    candidates = list(_XP_TIME_PUBLISHED(tree)[:3])
+    if h1 is not None:
+        candidates.extend(_XP_TIME_AFTER(h1))
+    candidates.extend(_XP_TIME_ARTICLE(tree)[:3])
+    candidates.extend(_XP_TIME_ANY(tree)[:1])
+    for el in candidates:
+        value = el.get("datetime") or el.get("content")
+        if value:
+            dt = parse_date(value)
+            if dt is not None:
+                return dt
+    return None
+
+
+def _date_from_text(tree, h1, languages: list[str] | None) -> datetime | None:
+    if h1 is not None:
+        chunks: list[str] = []
+        size = 0
+        for text in _XP_TEXT_AFTER(h1):
+            chunks.append(text)
+            size += len(text)
+            if size > 1500:
+                break
+        dt = search_date(" ".join(chunks), languages)
+        if dt is not None:
+            return dt
+    body_text = " ".join(_XP_BODY_TEXT(tree)[:2000])
+    return search_date(body_text, languages)
+
+
+# --------------------------------------------------------------------------- main text
+
+
+def _main_text(tree, url: str, title: str | None, fast: bool = False) -> str:
+    import trafilatura
+
+    options = dict(TRAFILATURA_OPTIONS, fast=True) if fast else TRAFILATURA_OPTIONS
+    try:
+        doc = trafilatura.bare_extraction(tree, url=url or None, **options)
+    except Exception:  # trafilatura must not break the crawl
+        LOGGER.debug("trafilatura failed on %s", url, exc_info=True)
+        return ""
+    raw = getattr(doc, "text", None) if doc is not None else None
+    if not raw:
+        return ""
+    lines: list[str] = []
+    for line in raw.split("\n"):
+        line = _clean(line.replace("spot_img", " "))
+        if not line:
+            continue
+        if _BOILERPLATE_LINE_RE.match(line):
+            continue
+        if len(line) < 250 and _READ_ALSO_RE.match(line):
+            continue
+        if not lines and title and line.casefold() == title.casefold():
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _languages_for_dates(declared: str | None, hint: str | None) -> list[str] | None:
+    first = declared or _html_lang(hint)
+    if first is None:
+        return None
+    return [first, *[lang for lang in ("fr", "ar", "en") if lang != first]]
+
+
+def extract(
+    html: str,
+    url: str,
+    *,
+    feed_title: str | None = None,
+    feed_date: datetime | None = None,
+    language_hint: str | None = None,
+) -> Extracted:
+    """Title, author, date, language, canonical URL, lead and main text of an article page.
+
+    Never raises; on unusable input the result has empty text and whatever the feed gave.
+    """
+    fallback = Extracted(
+        title=_clean(feed_title),
+        author=None,
+        published_at=feed_date,
+        language=_html_lang(language_hint),
+        canonical_url=None,
+        lead=None,
+        text="",
+    )
+    try:
+        if isinstance(html, bytes):
+            html = decode_html(html)
+        if not isinstance(html, str):
+            return fallback
+        url = url if isinstance(url, str) else ""
+        html = _sanitize(html)
+        tree = _parse(html)
+        if tree is None:
+            return fallback
+        count = _count_elements(tree)
+        if count > MAX_ELEMENTS:
+            LOGGER.info("page with %d elements cut for extraction: %s", count, url)
+            tree = _parse(html[: len(html) * MAX_ELEMENTS // count])
+            if tree is None:
+                return fallback
+            count = _count_elements(tree)
+        return _extract_tree(tree, url, feed_title, feed_date, language_hint, count)
+    except Exception:  # extraction must never break the crawl
+        LOGGER.warning("extraction failed for %s", url, exc_info=True)
+        return fallback
+
+
+def _count_elements(tree) -> int:
+    return sum(1 for _ in tree.iter())
+
+
+def _extract_tree(
+    tree,
+    url: str,
+    feed_title: str | None,
+    feed_date: datetime | None,
+    language_hint: str | None,
+    element_count: int = 0,
+) -> Extracted:
+    metas = _meta_map(tree)
+    jsonld = _JsonLd(tree)
+    site_names = [n for n in [metas.get("og:site_name"), metas.get("application-name")] if n]
+    site_names += [n for n in jsonld.site_names() if n not in site_names]
+
+    title = _title(tree, metas, jsonld, site_names) or _clean(feed_title)
+    h1 = _main_h1(tree)
+    declared = _html_lang(
+        tree.get("lang")
+        or tree.get("xml:lang")
+        or metas.get("content-language")
+        or metas.get("og:locale")
+    )
+    date_langs = _languages_for_dates(declared, language_hint)
+
+    published = jsonld.date_published() or _date_from_meta(metas) or _date_from_time(tree, h1)
+    if published is None:
+        published = feed_date
+    if published is None:
+        published = _date_from_text(tree, h1, date_langs)
+
+    author = _author(tree, metas, jsonld)
+    lead = _lead(tree, metas, h1)
+    canonical = _canonical(tree, metas, url)
+    text = _main_text(tree, url, title, fast=element_count > FAST_ABOVE_ELEMENTS)
+    language = _choose_language(
+        declared, text, " ".join(filter(None, [title, lead])), language_hint
+    )
+
+    return Extracted(
+        title=title,
+        author=author,
+        published_at=published,
+        language=language,
+        canonical_url=canonical,
+        lead=lead,
+        text=text,
+    )
