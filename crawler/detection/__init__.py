@@ -1,0 +1,22 @@
+"""Industrial-agreement detector.
+
+    from crawler.detection import detect, Verdict, RULES_VERSION
+    v = detect(title, lead, text, language)   # language: "fr" | "ar" | "en" | None
+
+Vocabulary and weights live in crawler/rules/*.toml; RULES_VERSION is a hash of
+those files so stored verdicts can be re-classified when the rules change.
+"""
+
+from .core import Verdict, detect
+from .rules import compute_rules_version, load_rules, rules_hash
+
+RULES_VERSION: str = compute_rules_version()
+
+__all__ = [
+    "RULES_VERSION",
+    "Verdict",
+    "compute_rules_version",
+    "detect",
+    "load_rules",
+    "rules_hash",
+]

@@ -1,0 +1,334 @@
+"""The detector: does a news article report a signed industrial agreement?"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .amounts import as_number, find_amounts
+from .parties import PartyContext, arabic_parties, latin_parties
+from .rules import LanguageRules, load_rules
+from .text import build_document, fold, fold_case_preserving, guess_language
+
+_MAX_EVIDENCE_CHARS = 400
+_LOWER_WORD = re.compile(r"(?<![\w.!?:] )(?<!^)\b[a-zà-ÿ][\w-]+")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of `detect` for one article (see GUIDELINE.md for the rule)."""
+
+    is_agreement: bool
+    score: float
+    agreement_types: list[str] = field(default_factory=list)
+    sectors: list[str] = field(default_factory=list)
+    parties: list[str] = field(default_factory=list)
+    amounts: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict of all fields (JSON-serialisable)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Components:
+    """Article-level features; `score_components` turns them into a score."""
+
+    events: list[int]  # sentences where an agreement is signed (not cancelled)
+    refs: list[int]  # sentences that mention an agreement
+    context: list[int]  # title, lead and paragraphs about the agreement
+    strength: float  # best signing sentence (zone weight, generic penalty)
+    refs_in_title_lead: bool
+    industrial: float  # weighted industrial vocabulary in the context
+    non_industrial: float  # weighted tourism/sport/culture/... vocabulary
+    abroad: bool  # foreign places in title/lead/events, no Moroccan anchor in title/events
+
+
+def score_components(c: Components, cfg: dict[str, Any]) -> float:
+    """score = event x substance x domain x morocco, each factor in 0..1."""
+    substantial = c.refs_in_title_lead or len(c.refs) >= cfg["min_references"]
+    substance = 1.0 if substantial else cfg["single_mention_factor"]
+    ratio = c.industrial / (c.industrial + c.non_industrial) if c.industrial > 0 else 0.0
+    low, high = cfg["domain_low"], cfg["domain_high"]
+    domain = _clamp((ratio - low) / (high - low))
+    morocco = cfg["abroad_factor"] if c.abroad else 1.0
+    if c.events:
+        score = c.strength * substance * domain * morocco
+    else:
+        score = cfg["no_event_score"] * min(1.0, len(c.refs) / 2) * domain * morocco
+    return round(_clamp(score), 4)
+
+
+class _Hits:
+    """Regex matches bucketed by sentence index."""
+
+    def __init__(self, starts: list[int]) -> None:
+        self._starts = starts
+        self.by_sentence: dict[int, list[tuple[int, int, Any, float]]] = defaultdict(list)
+
+    def add(self, start: int, end: int, label: Any = None, weight: float = 1.0) -> None:
+        index = bisect.bisect_right(self._starts, start) - 1
+        if index >= 0:
+            self.by_sentence[index].append((start, end, label, weight))
+
+    def add_all(self, regex: re.Pattern[str] | None, text: str) -> _Hits:
+        if regex is not None:
+            for m in regex.finditer(text):
+                self.add(m.start(), m.end())
+        return self
+
+    def count(self, index: int) -> int:
+        return len(self.by_sentence.get(index, ()))
+
+    def weight(self, indices: Any, title_lead: set[int], factor: float) -> float:
+        total = 0.0
+        for i in indices:
+            w = sum(h[3] for h in self.by_sentence.get(i, ()))
+            total += w * (factor if i in title_lead else 1.0)
+        return total
+
+
+def _clamp(x: float) -> float:
+    return max(0.0, min(1.0, x))
+
+
+def _mask(text: str, regex: re.Pattern[str] | None) -> str:
+    """Blank out (same length) the spans matched by `regex`."""
+    if regex is None:
+        return text
+    return regex.sub(lambda m: " " * len(m.group()), text)
+
+
+def detect(title: str, lead: str, text: str, language: str | None) -> Verdict:
+    """Classify one article against the GUIDELINE rule (rules: crawler/rules/*.toml)."""
+    return analyse(title, lead, text, language).verdict()
+
+
+def analyse(title: str, lead: str, text: str, language: str | None) -> _Analysis:
+    """The analysis object behind `detect` (used by the bench to re-score)."""
+    rules = load_rules()
+    lang = language if language in rules.languages else None
+    if lang is None:
+        lang = guess_language(f"{title}\n{lead}\n{text}", rules.stopwords)
+    return _Analysis(rules.languages[lang], title or "", lead or "", text or "")
+
+
+class _Analysis:
+    """All the per-article computations behind one verdict."""
+
+    def __init__(self, r: LanguageRules, title: str, lead: str, text: str) -> None:
+        self.r = r
+        self.cfg = r.scoring
+        self.full, self.sentences = build_document(title, lead, text)
+        self.orig = fold_case_preserving(self.full)
+        self.low = fold(self.full)
+        self.starts = [s.start for s in self.sentences]
+        masked = _mask(self.low, r.ignore)
+        self.agreements = _Hits(self.starts)
+        if r.agreement is not None:
+            for m in r.agreement.finditer(masked):
+                self.agreements.add(m.start(), m.end(), r.agreement_types[int(m.lastgroup[1:])])
+        self.signing = _Hits(self.starts).add_all(r.signing, masked)
+        self.cancel = _Hits(self.starts)
+        for a, b, kind, _ in r.cancel.hits(self.low):
+            self.cancel.add(a, b, kind)
+        self.reference = _Hits(self.starts).add_all(r.reference, self.low)
+        self.dates = _Hits(self.starts).add_all(r.dates, self.low)
+        self.morocco = _Hits(self.starts).add_all(r.morocco, self.low)
+        self.foreign = _Hits(self.starts).add_all(r.foreign, self.low)
+        self.sectors = _Hits(self.starts)
+        self.industry = _Hits(self.starts)
+        for a, b, name, w in r.sectors.hits(masked):
+            self.sectors.add(a, b, name, w)
+            self.industry.add(a, b, name, w)
+        for a, b, name, w in r.industry.hits(masked):
+            self.industry.add(a, b, name, w)
+        self.negative = _Hits(self.starts)
+        for a, b, name, w in r.negative.hits(self.low):
+            self.negative.add(a, b, name, w)
+        weak = _Hits(self.starts).add_all(r.morocco_weak, self.low)
+        for hits in weak.by_sentence.values():
+            for a, b, _, _ in hits:
+                self.morocco.add(a, b, None, 0.5)
+        self.raw_amounts = find_amounts(self.low, r.language, r.amounts)
+        self.title_lead = {i for i, s in enumerate(self.sentences) if s.zone != "body"}
+        self._ctx: PartyContext | None = None
+
+    # -- sentence-level evidence ------------------------------------------------
+    def _is_event(self, i: int) -> bool:
+        """A sentence that says an agreement was signed (not planned, denied or past)."""
+        mentions = self.agreements.count(i) or self.reference.count(i)
+        if not (mentions and self.signing.count(i)):
+            return False
+        kinds = {label for _, _, label, _ in self.cancel.by_sentence.get(i, ())}
+        if kinds == {"future"} and self.dates.count(i):
+            return True  # signature announced for a set date
+        return not kinds
+
+    def _is_specific(self, i: int) -> bool:
+        s = self.sentences[i]
+        if self.dates.count(i) or self.morocco.count(i):
+            return True
+        if any(s.start <= a.start < s.end for a in self.raw_amounts):
+            return True
+        return bool(self._party_spans(i))
+
+    def _party_spans(self, i: int) -> list[tuple[int, int]]:
+        s = self.sentences[i]
+        r = self.r
+        ctx = self._party_context()
+        if r.language == "ar":
+            spans = arabic_parties(
+                self.orig, s.start, s.end, r.party_heads, r.party_stop, r.signing
+            )
+            latin = latin_parties(self.orig, s.start, s.end, frozenset(), frozenset(), ctx)
+            return spans + [sp for sp in latin if self.orig[sp[0]].isupper() and sp[1] - sp[0] > 1]
+        return latin_parties(self.orig, s.start, s.end, r.party_heads, r.party_stop, ctx)
+
+    def _party_context(self) -> PartyContext:
+        if self._ctx is None:
+            lowercase = frozenset(fold(w) for w in _LOWER_WORD.findall(self.orig))
+            self._ctx = PartyContext(self._is_place, self._signs_after, lowercase)
+        return self._ctx
+
+    def _is_place(self, name: str) -> bool:
+        """True when `name` (folded) is made only of known place names."""
+        rest = self.r.places.sub(" ", name) if self.r.places is not None else name
+        return not re.sub(r"[\s\-'’]+|\b(?:de|du|des|d|la|le|el|al|of|the)\b", "", rest)
+
+    def _signs_after(self, pos: int) -> bool:
+        return bool(self.r.signing and self.r.signing.search(self.low, pos, pos + 30))
+
+    # -- verdict ------------------------------------------------------------------
+    def components(self) -> Components:
+        """The article-level features the score is made of."""
+        cfg = self.cfg
+        n = len(self.sentences)
+        events = [i for i in range(n) if self._is_event(i)]
+        refs = [i for i in range(n) if self.agreements.count(i) or self.reference.count(i)]
+        zone_weight = cfg["zone_weight"]
+        strength = 0.0
+        for i in events:
+            s = self.sentences[i]
+            w = zone_weight[s.zone]
+            if s.zone == "body" and not self._is_specific(i):
+                w *= cfg["generic_event_factor"]
+            strength = max(strength, w)
+        # Context of the agreement: title, lead and paragraphs that mention it.
+        paragraphs = {self.sentences[i].paragraph for i in events + refs}
+        context = [
+            i for i, s in enumerate(self.sentences) if s.zone != "body" or s.paragraph in paragraphs
+        ]
+        factor = cfg["title_lead_weight"]
+        ind = self.industry.weight(context, self.title_lead, factor)
+        neg = self.negative.weight(context, self.title_lead, factor)
+        title = {i for i in self.title_lead if self.sentences[i].zone == "title"}
+        mor = self.morocco.weight(sorted(set(events) | title), set(), 1.0)
+        foreign = self.foreign.weight(sorted(set(events) | self.title_lead), set(), 1.0)
+        return Components(
+            events=events,
+            refs=refs,
+            context=context,
+            strength=strength,
+            refs_in_title_lead=any(
+                i in self.title_lead for i in refs + [j for j in range(n) if self.signing.count(j)]
+            ),
+            industrial=ind,
+            non_industrial=neg,
+            abroad=foreign > 0 and mor == 0,
+        )
+
+    def verdict(self, scoring: dict[str, Any] | None = None) -> Verdict:
+        """Score the article and, when positive, extract its fields."""
+        cfg = {**self.cfg, **(scoring or {})}
+        c = self.components()
+        score = score_components(c, cfg)
+        is_agreement = score >= cfg["threshold"]
+        evidence_ids = c.events or c.refs[:1]
+        evidence = [self._sentence_text(i) for i in evidence_ids[: cfg["max_evidence"]]]
+        if not is_agreement:
+            return Verdict(False, score, evidence=evidence)
+        return Verdict(
+            True,
+            score,
+            agreement_types=self._types(c.events),
+            sectors=self._sectors(c.context),
+            parties=self._parties(c.events, c.refs),
+            amounts=self._amounts(),
+            evidence=evidence,
+        )
+
+    def _sentence_text(self, i: int) -> str:
+        s = self.sentences[i]
+        text = self.full[s.start : s.end].strip()
+        return text if len(text) <= _MAX_EVIDENCE_CHARS else text[: _MAX_EVIDENCE_CHARS - 1] + "…"
+
+    def _types(self, events: list[int]) -> list[str]:
+        found: list[str] = []
+        for i in sorted(set(events) | self.title_lead):
+            for _, _, types, _ in self.agreements.by_sentence.get(i, ()):
+                found.extend(t for t in types if t not in found)
+        # A generic type is dropped when a more specific one of its family is present.
+        families = {t.split(" ")[0].split("-")[0] for t in found if " " in t or "-" in t}
+        return [t for t in found if " " in t or "-" in t or t not in families]
+
+    def _sectors(self, context: list[int]) -> list[str]:
+        weights: dict[str, float] = defaultdict(float)
+        for i in context:
+            for _, _, name, w in self.sectors.by_sentence.get(i, ()):
+                weights[name] += w
+        return [name for name, _ in sorted(weights.items(), key=lambda kv: -kv[1])]
+
+    def _parties(self, events: list[int], refs: list[int]) -> list[str]:
+        follow = {
+            i + 1
+            for i in events
+            if i + 1 < len(self.sentences)
+            and self.sentences[i + 1].paragraph == self.sentences[i].paragraph
+            and self.sentences[i].zone == "body"
+        }
+        ids = sorted((set(events) | set(refs) | follow | self._amount_sentences()) - {0})
+        if self.sentences and self.sentences[0].zone == "title":
+            ids = ids or [0]
+        names: list[str] = []
+        for i in ids:
+            for a, b in self._party_spans(i):
+                name = self.full[a:b].strip(" ,;:")
+                if len(name) >= 2 and name not in names:
+                    names.append(name)
+        # Keep the longest form when one name contains another.
+        return [x for x in names if not any(x != y and x in y for y in names)]
+
+    def _kept_amounts(self) -> list[tuple[Any, int]]:
+        out = []
+        last_currency: dict[int, str] = {}
+        for a in self.raw_amounts:
+            i = bisect.bisect_right(self.starts, a.start) - 1
+            s = self.sentences[i]
+            window = self.low[max(s.start, a.start - 50) : a.start]
+            if self.r.amount_exclude and self.r.amount_exclude.search(window):
+                continue
+            currency = a.currency or last_currency.get(i)
+            if currency is None:
+                continue
+            last_currency[i] = currency
+            out.append((a, currency))
+        return out
+
+    def _amount_sentences(self) -> set[int]:
+        return {bisect.bisect_right(self.starts, a.start) - 1 for a, _ in self._kept_amounts()}
+
+    def _amounts(self) -> list[dict[str, Any]]:
+        seen: set[tuple[Any, str]] = set()
+        out = []
+        for a, currency in self._kept_amounts():
+            value = as_number(a.value)
+            if (value, currency) in seen:
+                continue
+            seen.add((value, currency))
+            out.append({"value": value, "currency": currency, "text": self.full[a.start : a.end]})
+        return out

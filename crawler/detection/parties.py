@@ -1,0 +1,207 @@
+"""Signatory names: organisation-like spans in the sentences about the deal."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .text import fold
+
+
+def _words(text: str) -> list[str]:
+    """Whitespace-separated word list (keeps long vocabularies readable)."""
+    return text.split()
+
+
+# Capitalised words that open sentences or name times, not organisations.
+_STOP_CAPS = frozenset(
+    fold(w)
+    for w in _words("""le la les l un une des du de ce cette ces cet il elle ils elles selon pour dans en au
+    aux par sur avec apres avant parmi lors cote fait enfin autre objectif concretement ainsi
+    mais et ou si quelque quelques trois deux six cinq quatre the a an in on at under according
+    this these those it its their both if as while when after before but and officials
+    some several local lundi mardi mercredi jeudi vendredi samedi dimanche janvier fevrier mars
+    avril mai juin juillet aout septembre octobre novembre decembre monday tuesday wednesday
+    thursday friday saturday sunday january february march april may june july august september
+    october november december m mme mr ms dr ceo pdg made au-dela""")
+)
+# Capitalised vocabulary that is never a signatory on its own.
+_NOT_NAMES = frozenset(_words("mmdh mdh dh dhs mad pme pmi tpe mou r&d pvc nm"))
+_LATIN_CONNECTORS = frozenset(_words("de du des d' l' la le et pour of for and the & à"))
+_AND = frozenset(("et", "and", "&"))
+_OF = frozenset(("de", "du", "des", "d'", "of", "for", "pour"))
+_ARTICLES = frozenset(("le", "la", "les", "l'", "the"))
+# Words before a capitalised name that make it a place, not a signatory.
+_LOCATIVE = frozenset(_words("a à au aux in near at pres vers from dans"))
+_DEMONYM = re.compile(r"(?:north|south|east|west|central)?[a-z]+(?:ese|an|ish|ian|i|-based)")
+_LATIN_TOKEN = re.compile(r"(?i:qu|[ldjnsc])'|[^\W_](?:[\w&\-]|'(?=s\b)|\.(?=\w))*|[()«»\",;:–]")
+_ARABIC_TOKEN = re.compile(r"\"[^\"\n]{1,60}\"|«[^»\n]{1,60}»|\([^)\n]{1,40}\)|[\w\-]+|[،,.:;؛]")
+_ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9&-]{1,9})\)")
+_MAX_TOKENS = 14
+
+
+def _is_cap(token: str) -> bool:
+    return token[0].isupper() or (token[0].isdigit() and any(c.isupper() for c in token))
+
+
+class PartyContext:
+    """Article-level knowledge the party filters need (set by the detector)."""
+
+    def __init__(
+        self,
+        is_place: Callable[[str], bool],
+        signs_after: Callable[[int], bool],
+        lowercase_words: frozenset[str],
+    ) -> None:
+        self.is_place = is_place
+        self.signs_after = signs_after
+        self.lowercase_words = lowercase_words
+
+
+def _keep(name: str, words: list[str], heads: frozenset[str], ctx: PartyContext, end: int) -> bool:
+    """Filters: places, lone common nouns, nationality adjectives, lone generic heads."""
+    content = [w for w in words if w not in _LATIN_CONNECTORS]
+    if not content:
+        return False
+    if ctx.is_place(fold(name)) and not ctx.signs_after(end):
+        return False
+    if len(content) == 1:
+        word = content[0]
+        if word in _NOT_NAMES or (word in heads and word not in ("gouvernement", "government")):
+            return False
+        if not name.isupper() and word in ctx.lowercase_words:  # "Automobile :" (a common noun)
+            return False
+    return not all(_DEMONYM.fullmatch(w) for w in content if w not in heads) or any(
+        w in heads for w in content
+    )
+
+
+def latin_parties(
+    text: str, start: int, end: int, heads: frozenset[str], stop: frozenset[str], ctx: PartyContext
+) -> list[tuple[int, int]]:
+    """Organisation spans (absolute offsets) in text[start:end], Latin script."""
+    tokens = [(m.start(), m.end(), m.group()) for m in _LATIN_TOKEN.finditer(text, start, end)]
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i][2]
+        low = fold(tok)
+        base = low[:-2] if low.endswith("'s") else low
+        head_mode = low in heads
+        if tok.endswith("'") or not (head_mode or (_is_cap(tok) and base not in _STOP_CAPS)):
+            i += 1
+            continue
+        if i > 0 and fold(tokens[i - 1][2]) in _LOCATIVE and not head_mode:
+            i += 1  # "à Jorf Lasfar", "in Tangier": a place
+            while i < len(tokens) and _is_cap(tokens[i][2]):
+                i += 1
+            continue
+        if tok.endswith("'s"):  # "Morocco's Ministry": the possessive ends the name
+            i += 1
+            continue
+        j = last = i
+        has_of = False
+        while j + 1 < len(tokens) and j + 1 - i < _MAX_TOKENS:
+            nxt = tokens[j + 1][2]
+            nlow = fold(nxt)
+            if nxt == "(":
+                if last == j and _ACRONYM.match(text, tokens[j + 1][0]):
+                    k = j + 1
+                    while k < len(tokens) - 1 and tokens[k][2] != ")":
+                        k += 1
+                    last = k
+                break
+            if nlow in _AND:
+                after = fold(tokens[j + 2][2]) if j + 2 < len(tokens) else ""
+                joins = after in ("de", "du", "des", "d'") or (
+                    has_of and j + 2 < len(tokens) and _is_cap(tokens[j + 2][2])
+                )
+                if not joins:
+                    break
+                j += 1
+                continue
+            if nlow in _LATIN_CONNECTORS:
+                has_of = has_of or nlow in _OF
+                j += 1
+                continue
+            if nxt.endswith("'s"):
+                break
+            if (_is_cap(nxt) and nlow not in _STOP_CAPS) or nlow in heads:
+                head_mode = head_mode or nlow in heads
+                j = last = j + 1
+                continue
+            if head_mode and nxt[0].isalpha() and nxt[0].islower() and nlow not in stop:
+                j = last = j + 1
+                continue
+            break
+        span = tokens[i : last + 1]
+        while span and fold(span[0][2]) in _ARTICLES:
+            span = span[1:]
+        if span:
+            s_a, s_b = span[0][0], span[-1][1]
+            words = [fold(t) for _, _, t in span if t[0].isalnum()]
+            if _keep(text[s_a:s_b], words, heads, ctx, s_b):
+                spans.append((s_a, s_b))
+        i = last + 1
+    return spans
+
+
+def arabic_parties(
+    text: str,
+    start: int,
+    end: int,
+    heads: frozenset[str],
+    stop: frozenset[str],
+    signing: re.Pattern[str] | None,
+) -> list[tuple[int, int]]:
+    """Organisation spans in text[start:end], Arabic script (head noun + complement)."""
+    tokens = [(m.start(), m.end(), m.group()) for m in _ARABIC_TOKEN.finditer(text, start, end)]
+    spans: list[tuple[int, int]] = []
+    alone_ok = {"الحكومة"}  # heads that name a signatory on their own
+
+    def head_of(token: str) -> tuple[bool, int]:
+        low = fold(token)
+        if low in heads:
+            return True, 0
+        if low.startswith("و") and low[1:] in heads:
+            return True, 1
+        return False, 0
+
+    i = 0
+    while i < len(tokens):
+        a, _, tok = tokens[i]
+        is_head, skip = head_of(tok)
+        if not is_head:
+            i += 1
+            continue
+        head_low = fold(tok)[skip:]
+        if i + 1 < len(tokens) and tokens[i + 1][2][0] in '"«':
+            qa, qb, _ = tokens[i + 1]
+            spans.append((qa + 1, qb - 1))
+            i += 2
+            continue
+        last = i
+        j = i + 1
+        while j < len(tokens) and j - i < _MAX_TOKENS:
+            tok_j = tokens[j][2]
+            low_j = fold(tok_j)
+            if tok_j in "،,.:;؛" or tok_j[0] in '"«':
+                break
+            if tok_j.startswith("("):
+                last = j
+                break
+            if low_j in stop or head_of(tok_j)[0] or (signing and signing.fullmatch(low_j)):
+                break
+            if any(c.isdigit() for c in low_j) or (
+                low_j.startswith("ب") and not low_j.startswith("بال")
+            ):
+                break
+            last = j
+            j += 1
+        tail = [fold(t) for _, _, t in tokens[i + 1 : last + 1]]
+        # "المجموعة الهندية" (the Indian group): an anaphora, not a name.
+        anaphora = head_low.startswith("ال") and all(w.endswith(("ية", "ي")) for w in tail)
+        if (tail and not anaphora) or head_low in alone_ok:
+            spans.append((a + skip, tokens[last][1]))
+        i = last + 1
+    return spans

@@ -1,0 +1,206 @@
+"""Loading and compiling the rules files (crawler/rules/*.toml), once."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .amounts import AmountGrammar
+from .text import fold
+
+RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+LANGUAGES = ("fr", "ar", "en")
+_ARABIC_CLITIC = r"(?:وال|بال|فال|كال|لل|ال|و|ف|ب|ل|ك)?"
+
+
+def rules_hash(contents: Iterable[tuple[str, bytes]]) -> str:
+    """Short stable hash of (file name, file bytes) pairs, order-independent."""
+    digest = hashlib.sha256()
+    for name, data in sorted(contents):
+        digest.update(name.encode("utf-8") + b"\0" + data + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _rule_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.toml"))
+
+
+def compute_rules_version(directory: Path = RULES_DIR) -> str:
+    """Hash of the rules files' contents: changes whenever a rule changes."""
+    return rules_hash((p.name, p.read_bytes()) for p in _rule_files(directory))
+
+
+def _body(raw: str, arabic: bool) -> str:
+    """Fold a pattern like the text and expand '~'; Latin patterns end at a word end."""
+    body = fold(raw).replace("~", r"\w*")
+    return f"(?:{body})" if arabic else f"(?:{body})(?!\\w)"
+
+
+def _start(arabic: bool) -> str:
+    # The word-start test is hoisted in front of the alternation: the engine
+    # rejects mid-word positions at once (this is what keeps detection fast).
+    return rf"(?<!\w){_ARABIC_CLITIC}" if arabic else r"(?<!\w)"
+
+
+def _pattern(raw: str, arabic: bool) -> str:
+    """A single pattern, anchored at a word start."""
+    return _start(arabic) + _body(raw, arabic)
+
+
+def _compile(patterns: Iterable[str], arabic: bool) -> re.Pattern[str] | None:
+    parts = [_body(p, arabic) for p in patterns]
+    return re.compile(_start(arabic) + "(?:" + "|".join(parts) + ")") if parts else None
+
+
+def _compile_groups(groups: list[list[str]], arabic: bool) -> re.Pattern[str] | None:
+    """One regex whose named group g<i> tells which entry i matched."""
+    parts = []
+    for i, patterns in enumerate(groups):
+        if patterns:
+            inner = "|".join(_body(p, arabic) for p in patterns)
+            parts.append(f"(?P<g{i}>{inner})")
+    return re.compile(_start(arabic) + "(?:" + "|".join(parts) + ")") if parts else None
+
+
+@dataclass(frozen=True)
+class WeightedGroups:
+    """Named, weighted vocabulary lists compiled into one regex."""
+
+    names: tuple[str, ...]
+    weights: tuple[float, ...]
+    regex: re.Pattern[str] | None
+
+    def hits(self, text: str) -> list[tuple[int, int, str, float]]:
+        """(start, end, name, weight) of every match in `text`."""
+        if self.regex is None:
+            return []
+        out = []
+        for m in self.regex.finditer(text):
+            i = int(m.lastgroup[1:])  # type: ignore[index]
+            out.append((m.start(), m.end(), self.names[i], self.weights[i]))
+        return out
+
+
+@dataclass(frozen=True)
+class LanguageRules:
+    """Compiled rules of one language (its own file merged with common.toml)."""
+
+    language: str
+    scoring: dict[str, Any]
+    agreement_types: tuple[tuple[str, ...], ...]
+    agreement: re.Pattern[str] | None
+    ignore: re.Pattern[str] | None
+    signing: re.Pattern[str] | None
+    cancel: WeightedGroups  # names: future | negation | background | generic
+    reference: re.Pattern[str] | None
+    dates: re.Pattern[str] | None
+    sectors: WeightedGroups
+    industry: WeightedGroups
+    negative: WeightedGroups
+    morocco: re.Pattern[str] | None  # places and institutions
+    places: re.Pattern[str] | None  # Moroccan and foreign places only
+    morocco_weak: re.Pattern[str] | None
+    foreign: re.Pattern[str] | None
+    amount_exclude: re.Pattern[str] | None
+    party_heads: frozenset[str]
+    party_stop: frozenset[str]
+    amounts: AmountGrammar
+
+
+def _weighted(entries: list[dict[str, Any]], key: str, arabic: bool) -> WeightedGroups:
+    return WeightedGroups(
+        names=tuple(str(e.get(key, "")) for e in entries),
+        weights=tuple(float(e.get("weight", 1.0)) for e in entries),
+        regex=_compile_groups([list(e["patterns"]) for e in entries], arabic),
+    )
+
+
+def _build(
+    language: str, own: dict[str, Any], common: dict[str, Any], arabic_amounts: dict[str, Any]
+) -> LanguageRules:
+    arabic = language == "ar"
+    agreements = own.get("agreement", [])
+    cancel = own.get("cancel", {})
+    # Latin-script places and institutions also appear in Arabic articles (OCP).
+    places = list(own.get("morocco", {}).get("patterns", []))
+    institutions = list(own.get("morocco", {}).get("institutions", []))
+    foreign = list(own.get("foreign", {}).get("patterns", []))
+    weak = list(own.get("morocco", {}).get("weak", []))
+    latin_places = [_body(p, False) for p in common["morocco"]["patterns"]]
+    latin_institutions = [_body(p, False) for p in common["morocco"].get("institutions", [])]
+    latin_foreign = [_body(p, False) for p in common["foreign"]["patterns"]]
+    latin_weak = [_body(p, False) for p in common["morocco"].get("weak", [])]
+
+    def merged(own_patterns: list[str], latin: list[str]) -> re.Pattern[str] | None:
+        own_regex = _compile(own_patterns, arabic)
+        parts = ([own_regex.pattern] if own_regex else []) + (
+            [_start(False) + "(?:" + "|".join(latin) + ")"] if latin else []
+        )
+        return re.compile("|".join(parts)) if parts else None
+
+    return LanguageRules(
+        language=language,
+        scoring=dict(common["scoring"]),
+        agreement_types=tuple(tuple(e.get("types", [])) for e in agreements),
+        agreement=_compile_groups([list(e["patterns"]) for e in agreements], arabic),
+        ignore=_compile(own.get("ignore", {}).get("patterns", []), arabic),
+        signing=_compile(own.get("signing", {}).get("patterns", []), arabic),
+        cancel=_weighted(
+            [
+                {"name": k, "patterns": cancel.get(k, [])}
+                for k in ("future", "negation", "background", "generic")
+            ],
+            "name",
+            arabic,
+        ),
+        reference=_compile(own.get("reference", {}).get("patterns", []), arabic),
+        dates=_compile(own.get("dates", {}).get("patterns", []), arabic),
+        sectors=_weighted(own.get("sector", []), "name", arabic),
+        industry=_weighted(own.get("industry", []), "name", arabic),
+        negative=_weighted(own.get("negative", []), "domain", arabic),
+        morocco=merged(places + institutions, latin_places + latin_institutions),
+        places=merged(places + foreign, latin_places + latin_foreign),
+        morocco_weak=merged(weak, latin_weak),
+        foreign=merged(foreign, latin_foreign),
+        amount_exclude=_compile(own.get("amounts", {}).get("exclude_before", []), arabic),
+        party_heads=frozenset(fold(w) for w in own.get("parties", {}).get("heads", [])),
+        party_stop=frozenset(fold(w) for w in own.get("parties", {}).get("stop", [])),
+        amounts=AmountGrammar(
+            {
+                **common.get("amounts", {}),
+                "arabic_scales": arabic_amounts.get("scales", {}),
+                "arabic_currencies": arabic_amounts.get("currencies", {}),
+            }
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """All compiled rules plus the stopwords used for language guessing."""
+
+    languages: dict[str, LanguageRules]
+    stopwords: dict[str, frozenset[str]]
+    version: str
+
+
+@lru_cache(maxsize=4)
+def load_rules(directory: Path = RULES_DIR) -> RuleSet:
+    """Read and compile the rules files (cached: done once per process)."""
+    data = {p.stem: tomllib.loads(p.read_text(encoding="utf-8")) for p in _rule_files(directory)}
+    common = data.get("common", {})
+    arabic_amounts = data.get("ar", {}).get("amounts", {})
+    languages = {
+        lang: _build(lang, data[lang], common, arabic_amounts) for lang in LANGUAGES if lang in data
+    }
+    stopwords = {
+        lang: frozenset(fold(w) for w in data[lang].get("language", {}).get("stopwords", []))
+        for lang in languages
+    }
+    return RuleSet(languages, stopwords, compute_rules_version(directory))

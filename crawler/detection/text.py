@@ -1,0 +1,116 @@
+"""Text helpers: offset-preserving folding, sentence splitting, language guess."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# One-to-one character folds, so that offsets in the folded text are offsets
+# in the original text (evidence, amounts and parties are sliced verbatim).
+_FOLD_PAIRS = {
+    "’": "'",
+    "‘": "'",
+    "ʼ": "'",
+    "´": "'",
+    "\u00a0": " ",
+    "\u202f": " ",
+    "\u2009": " ",
+    "\u2007": " ",
+    "\t": " ",
+    "\u2010": "-",
+    "\u2011": "-",
+    "أ": "ا",
+    "إ": "ا",
+    "آ": "ا",
+    "ٱ": "ا",
+    "٫": ",",
+    "٬": " ",
+}
+_FOLD_PAIRS.update({chr(0x0660 + i): str(i) for i in range(10)})  # Arabic-Indic digits
+_FOLD_PAIRS.update({chr(0x06F0 + i): str(i) for i in range(10)})  # Persian digits
+_ACCENTS = str.maketrans(
+    "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ",
+    "aaaaaaceeeeiiiinooooouuuuyyœæ",
+)
+_FOLD = str.maketrans(_FOLD_PAIRS)
+
+
+def fold_case_preserving(text: str) -> str:
+    """Normalise apostrophes, spaces, dashes, Arabic alef and digits (1:1)."""
+    return text.translate(_FOLD)
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free copy of `text` with the same length and offsets."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # rare characters whose lower case is longer
+        lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    return lowered.translate(_FOLD).translate(_ACCENTS)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of the article: its zone, paragraph and span in the full text."""
+
+    zone: str  # "title" | "lead" | "body"
+    paragraph: int  # index among body paragraphs (-1 for title and lead)
+    start: int
+    end: int
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?؟])[\"»”)]?\s+(?=\S)")
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\bM|\bMM|\bMme|\bSt|\bNo|\bvs|\bDr|\bU\.S)\.$")
+
+
+def _split(text: str, offset: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if _ABBREVIATION.search(text, max(0, match.start() - 4), match.start()):
+            continue
+        spans.append((offset + start, offset + match.start()))
+        start = match.end()
+    if start < len(text):
+        spans.append((offset + start, offset + len(text.rstrip())))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def build_document(title: str, lead: str, text: str) -> tuple[str, list[Sentence]]:
+    """Join title, lead and body into one string and split it into sentences."""
+    parts = [title.strip(), lead.strip(), text]
+    full = "\n\n".join(parts)
+    sentences: list[Sentence] = []
+    pos = 0
+    for zone, part in zip(("title", "lead"), parts[:2], strict=True):
+        if part:
+            spans = [(pos, pos + len(part))] if zone == "title" else _split(part, pos)
+            sentences.extend(Sentence(zone, -1, a, b) for a, b in spans)
+        pos += len(part) + 2
+    paragraph = 0
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped:
+            lstrip = len(line) - len(line.lstrip())
+            for a, b in _split(stripped, pos + lstrip):
+                sentences.append(Sentence("body", paragraph, a, b))
+            paragraph += 1
+        pos += len(line) + 1
+    return full, sentences
+
+
+_ARABIC = re.compile(r"[\u0600-\u06FF]")
+_LATIN = re.compile(r"[A-Za-zÀ-ÿ]")
+_WORD = re.compile(r"[a-zà-ÿ']+")
+
+
+def guess_language(text: str, stopwords: dict[str, frozenset[str]]) -> str:
+    """Cheap language guess from the script, then from French/English stopwords."""
+    sample = text[:3000]
+    arabic = len(_ARABIC.findall(sample))
+    latin = len(_LATIN.findall(sample))
+    if arabic > latin:
+        return "ar"
+    words = _WORD.findall(sample.lower())
+    fr = sum(1 for w in words if w in stopwords.get("fr", frozenset()))
+    en = sum(1 for w in words if w in stopwords.get("en", frozenset()))
+    return "en" if en > fr else "fr"
