@@ -68,8 +68,10 @@ def fts5_query(user_text: str) -> str:
 def _search_clause(engine: Engine, user_text: str) -> Any:
     if engine.dialect.name == "postgresql":
         return text("articles.search @@ websearch_to_tsquery('simple', :q)").bindparams(q=user_text)
-    matches = select(literal_column("rowid")).select_from(text("articles_fts")).where(
-        text("articles_fts MATCH :q").bindparams(q=fts5_query(user_text))
+    matches = (
+        select(literal_column("rowid"))
+        .select_from(text("articles_fts"))
+        .where(text("articles_fts MATCH :q").bindparams(q=fts5_query(user_text)))
     )
     return Article.id.in_(matches)
 
@@ -151,16 +153,20 @@ def find_articles(
 def find_stories(engine: Engine, f: Filters, limit: int | None = None) -> list[dict[str, Any]]:
     """One row per story among matching articles: its outlets, size and first and last dates."""
     when = func.coalesce(Article.published_at, Article.fetched_at)
-    grouped = apply_filters(
-        engine,
-        select(
-            Article.story_id,
-            func.count().label("articles"),
-            func.min(when).label("first"),
-            func.max(when).label("last"),
-        ).join(Source, Source.id == Article.source_id),
-        f,
-    ).group_by(Article.story_id).order_by(func.max(when).desc(), Article.story_id.desc())
+    grouped = (
+        apply_filters(
+            engine,
+            select(
+                Article.story_id,
+                func.count().label("articles"),
+                func.min(when).label("first"),
+                func.max(when).label("last"),
+            ).join(Source, Source.id == Article.source_id),
+            f,
+        )
+        .group_by(Article.story_id)
+        .order_by(func.max(when).desc(), Article.story_id.desc())
+    )
     if limit is not None:
         grouped = grouped.limit(limit)
     with engine.connect() as conn:
@@ -169,8 +175,15 @@ def find_stories(engine: Engine, f: Filters, limit: int | None = None) -> list[d
         members: dict[int, list[tuple]] = {}
         for part in (ids[i : i + 500] for i in range(0, len(ids), 500)):
             rows = conn.execute(
-                select(Article.story_id, Article.id, Article.title, Article.url, Source.name,
-                       Article.is_agreement, when)
+                select(
+                    Article.story_id,
+                    Article.id,
+                    Article.title,
+                    Article.url,
+                    Source.name,
+                    Article.is_agreement,
+                    when,
+                )
                 .join(Source, Source.id == Article.source_id)
                 .where(Article.story_id.in_(part))
                 .order_by(when, Article.id)
@@ -181,17 +194,19 @@ def find_stories(engine: Engine, f: Filters, limit: int | None = None) -> list[d
     for g in groups:
         rows = members.get(g.story_id, [])
         first = rows[0] if rows else None
-        result.append({
-            "story_id": g.story_id,
-            "title": first[2] if first else None,
-            "url": first[3] if first else None,
-            "articles": len(rows),
-            "sources": list(dict.fromkeys(r[4] for r in rows)),
-            "first_published_at": iso(min((r[6] for r in rows), default=g.first)),
-            "last_published_at": iso(max((r[6] for r in rows), default=g.last)),
-            "is_agreement": any(bool(r[5]) for r in rows),
-            "article_ids": [r[1] for r in rows],
-        })
+        result.append(
+            {
+                "story_id": g.story_id,
+                "title": first[2] if first else None,
+                "url": first[3] if first else None,
+                "articles": len(rows),
+                "sources": list(dict.fromkeys(r[4] for r in rows)),
+                "first_published_at": iso(min((r[6] for r in rows), default=g.first)),
+                "last_published_at": iso(max((r[6] for r in rows), default=g.last)),
+                "is_agreement": any(bool(r[5]) for r in rows),
+                "article_ids": [r[1] for r in rows],
+            }
+        )
     return result
 
 
@@ -202,18 +217,23 @@ def statistics(engine: Engine, runs: int = 10) -> dict[str, Any]:
         total = conn.scalar(select(func.count()).select_from(Article)) or 0
         agreements = conn.scalar(select(func.count()).where(Article.is_agreement.is_(True))) or 0
         per_source = conn.execute(
-            select(Source.name, func.count(Article.id),
-                   func.count(Article.id).filter(Article.is_agreement.is_(True)),
-                   func.max(Article.fetched_at))
+            select(
+                Source.name,
+                func.count(Article.id),
+                func.count(Article.id).filter(Article.is_agreement.is_(True)),
+                func.max(Article.fetched_at),
+            )
             .join(Article, Article.source_id == Source.id, isouter=True)
-            .group_by(Source.name).order_by(Source.name)
+            .group_by(Source.name)
+            .order_by(Source.name)
         ).all()
         per_language = conn.execute(
             select(Article.language, func.count()).group_by(Article.language)
         ).all()
         last_day = conn.execute(
-            select(func.count(), func.count().filter(Article.is_agreement.is_(True)))
-            .where(Article.fetched_at >= day_ago)
+            select(func.count(), func.count().filter(Article.is_agreement.is_(True))).where(
+                Article.fetched_at >= day_ago
+            )
         ).one()
     with Session(engine) as session:
         recent = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(runs)).all()
@@ -274,11 +294,20 @@ def feed_health(engine: Engine, sources: list) -> list[dict[str, Any]]:
         for kind, urls in (("feed", source.feeds), ("sitemap", source.sitemaps)):
             for url in urls:
                 feed = known.get(url)
-                row = feed_row(feed, source.name) if feed else {
-                    "source": source.name, "url": url, "kind": kind, "last_success_at": None,
-                    "last_new_item_at": None, "last_status": None, "last_error": None,
-                    "consecutive_failures": 0,
-                }
+                row = (
+                    feed_row(feed, source.name)
+                    if feed
+                    else {
+                        "source": source.name,
+                        "url": url,
+                        "kind": kind,
+                        "last_success_at": None,
+                        "last_new_item_at": None,
+                        "last_status": None,
+                        "last_error": None,
+                        "consecutive_failures": 0,
+                    }
+                )
                 row["status"] = feed_status(feed, now, quiet_after, source.enabled)
                 rows.append(row)
     return rows

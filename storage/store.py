@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler import stories
 from crawler.items import ArticleItem
@@ -131,6 +132,7 @@ class CrawlStore:
             )
         self._batch = _Batch()
         self.counts: dict[str, Counter[str]] = {}
+        self.write_errors: list[str] = []
 
     def count(self, source: str, key: str, n: int = 1) -> None:
         """Add to a per-source counter (feeds read, new articles, agreements, errors...)."""
@@ -263,10 +265,18 @@ class CrawlStore:
         batch, self._batch = self._batch, _Batch()
         if not len(batch):
             return []
-        with self.engine.begin() as conn:
-            stored = self._write_articles(conn, batch.articles)
-            self._write_failures(conn, batch.failures, [i.request_url for i in batch.articles])
-            self._write_feeds(conn, batch.feed_updates)
+        try:
+            with self.engine.begin() as conn:
+                stored = self._write_articles(conn, batch.articles)
+                self._write_failures(conn, batch.failures, [i.request_url for i in batch.articles])
+                self._write_feeds(conn, batch.feed_updates)
+        except SQLAlchemyError as exc:
+            # Nothing of the batch is marked as read, so the next crawl fetches it again.
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            message = f"could not store {len(batch.articles)} article(s): {reason}"
+            logger.error(message)
+            self.write_errors.append(message)
+            return []
         new = {id(item) for item, _ in stored}
         for item in batch.articles:
             self.count(item.source, "new" if id(item) in new else "duplicates")
@@ -309,13 +319,15 @@ class CrawlStore:
         hashes = list({i.content_hash for i in items if i.content_hash})
         found: dict[str, int] = {}
         for part in chunks(urls):
-            found.update(conn.execute(select(Article.url, Article.id).where(Article.url.in_(part))))
+            found.update(
+                conn.execute(select(Article.url, Article.id).where(Article.url.in_(part))).all()
+            )
             found.update(
                 conn.execute(
                     select(ArticleAlias.url, ArticleAlias.article_id).where(
                         ArticleAlias.url.in_(part)
                     )
-                )
+                ).all()
             )
         for part in chunks(hashes):
             rows = conn.execute(
@@ -333,9 +345,7 @@ class CrawlStore:
         statement = (
             _insert(conn, Article.__table__)
             .on_conflict_do_nothing(index_elements=["url"])
-            .returning(
-                Article.__table__.c.id, Article.__table__.c.url
-            )
+            .returning(Article.__table__.c.id, Article.__table__.c.url)
         )
         ids = {url: id_ for id_, url in conn.execute(statement, rows)}
         stored, lost = [], []
@@ -415,7 +425,9 @@ class CrawlStore:
         bands: list[dict] = []
         for (item, id_, keys), at in zip(keyed, dates, strict=True):
             candidates = [
-                a for a in {a for k in keys for a in by_key.get(k, ())} if abs(when[a] - at) <= window
+                a
+                for a in {a for k in keys for a in by_key.get(k, ())}
+                if abs(when[a] - at) <= window
             ]
             story_of[id_] = id_
             if candidates:

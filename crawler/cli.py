@@ -1,0 +1,343 @@
+"""The `veille` command: crawl, serve, query, sources, stats, extract, reclassify, db."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from crawler.output import FORMATS, write_rows
+from crawler.sources import SourcesError, default_path, load_sources, select
+from spiders.page import FetchError
+from storage.db import default_url, open_database, safe_url
+
+RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
+MAX_PAGE_BYTES = 20 * 1024 * 1024
+
+
+class UsageError(Exception):
+    """Bad input from the command line, said plainly."""
+
+
+def parse_when(value: str, *, end_of_day: bool = False) -> datetime:
+    """'2025-11-03', an ISO datetime, or '24h' / '7d' / '2w' ago; UTC."""
+    value = value.strip()
+    if m := RELATIVE.match(value):
+        hours = {"h": 1, "d": 24, "w": 168}[m.group(2)] * int(m.group(1))
+        return datetime.now(UTC) - timedelta(hours=hours)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"{value!r} is not a date (use 2025-11-03, an ISO time, or 7d)") from exc
+    if len(value) == 10 and end_of_day:
+        parsed = datetime.combine(parsed.date() + timedelta(days=1), time())
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _settings_pairs(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set {pair!r}: expected NAME=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.runner import crawl_settings, run_crawl
+
+    select(load_sources(args.sources), args.source)  # fail early, with the entry named
+    overrides = {"LOG_LEVEL": "DEBUG" if args.verbose else "WARNING", **_settings_pairs(args.set)}
+    settings = crawl_settings(args.db, args.sources, args.source, overrides)
+    report = run_crawl(settings)
+    print(f"crawl #{report.run_id}: {report.status}")
+    columns = ("source", "listings", "unchanged", "failed", "new", "agreements", "dupes", "errors")
+    rows = []
+    for name in sorted(report.counts):
+        c = report.counts[name]
+        rows.append(
+            {
+                "source": name,
+                "listings": c["listings_read"] + c["listings_unchanged"] + c["listings_failed"],
+                "unchanged": c["listings_unchanged"],
+                "failed": c["listings_failed"],
+                "new": c["new"],
+                "agreements": c["agreements"],
+                "dupes": c["duplicates"],
+                "errors": c["errors"],
+            }
+        )
+    write_rows(rows, "table", columns)
+    if report.offline:
+        print(
+            "No source could be reached: every feed failed with a network error "
+            "(DNS lookup or connection). Is this machine offline, or does it need "
+            "https_proxy/http_proxy set?"
+        )
+    return 0 if report.status in ("ok", "interrupted") else 1
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from storage.queries import Filters, find_articles, find_stories
+
+    filters = Filters(
+        agreements=args.agreements,
+        since=parse_when(args.since) if args.since else None,
+        until=parse_when(args.until, end_of_day=True) if args.until else None,
+        sources=args.source,
+        languages=args.lang,
+        sectors=args.sector,
+        search=args.search,
+    )
+    limit = args.limit if args.limit is not None else (20 if args.format == "table" else None)
+    engine = open_database(args.db, readonly=True)
+    if args.stories:
+        rows = find_stories(engine, filters, limit)
+        columns = ("last_published_at", "articles", "sources", "is_agreement", "title")
+    else:
+        rows = find_articles(engine, filters, limit, with_text=args.with_text)
+        columns = ("published_at", "source", "is_agreement", "score", "sectors", "title")
+    write_rows(rows, args.format, columns)
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    sources = load_sources(args.sources)
+    rows: list[dict[str, Any]] = [
+        {
+            "source": s.name,
+            "language": s.language,
+            "enabled": s.enabled,
+            "interval": s.schedule or f"{s.interval // 60}m",
+            "feeds": list(s.feeds),
+            "sitemaps": list(s.sitemaps),
+        }
+        for s in sources
+    ]
+    if not args.check:
+        write_rows(rows, args.format, ("source", "language", "enabled", "interval", "feeds"))
+        return 0
+    from storage.queries import feed_health
+
+    health = feed_health(open_database(args.db, readonly=True), sources)
+    columns = (
+        "source",
+        "kind",
+        "status",
+        "last_success_at",
+        "last_new_item_at",
+        "consecutive_failures",
+        "url",
+    )
+    write_rows(health, args.format, columns)
+    print(f"{len(sources)} sources valid in {args.sources or default_path()}", file=sys.stderr)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from storage.queries import statistics
+
+    stats = statistics(open_database(args.db, readonly=True))
+    if args.format != "table":
+        write_rows([stats], args.format if args.format != "csv" else "json", ())
+        return 0
+    print(f"database: {safe_url(args.db or default_url())}")
+    print(
+        f"articles: {stats['articles']}  agreements: {stats['agreements']}  "
+        f"last 24 h: {stats['last_24h']['articles']} articles, "
+        f"{stats['last_24h']['agreements']} agreements"
+    )
+    print("languages: " + ", ".join(f"{k} {v}" for k, v in stats["languages"].items()))
+    print("\nsources:")
+    write_rows(stats["sources"], "table", ("source", "articles", "agreements", "last_fetched_at"))
+    print("\nlast runs:")
+    runs = [
+        {
+            **r,
+            "new": sum(c.get("new", 0) for c in r["counts"].values()),
+            "errors": sum(c.get("errors", 0) for c in r["counts"].values()),
+        }
+        for r in stats["runs"]
+    ]
+    write_rows(runs, "table", ("id", "started_at", "finished_at", "status", "new", "errors"))
+    failing = [f for f in stats["feeds"] if f["consecutive_failures"]]
+    if failing:
+        print("\nfailing feeds:")
+        write_rows(failing, "table", ("source", "consecutive_failures", "url", "last_error"))
+    return 0
+
+
+def read_page(path: Path) -> bytes:
+    """A saved page, gunzipped when it ends in .gz, never more than MAX_PAGE_BYTES."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            body = handle.read(MAX_PAGE_BYTES + 1)
+    except (OSError, EOFError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from exc
+    if len(body) > MAX_PAGE_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_PAGE_BYTES // 2**20} MB")
+    return body
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from crawler.detection import detect
+    from crawler.extract import decode_html, extract
+    from storage.queries import iso
+
+    target = args.target
+    if re.match(r"^https?://", target):
+        from spiders.page import fetch_page
+
+        overrides = {"LOG_LEVEL": "DEBUG" if args.verbose else "ERROR", **_settings_pairs(args.set)}
+        url, body, content_type = fetch_page(target, overrides)
+    else:
+        path = Path(target)
+        body, content_type = read_page(path), None
+        url = args.url or path.resolve().as_uri()
+    page = extract(decode_html(body, content_type), url)
+    verdict = detect(page.title or "", page.lead or "", page.text, page.language)
+    result = {
+        "url": url,
+        "canonical_url": page.canonical_url,
+        "title": page.title,
+        "author": page.author,
+        "published_at": iso(page.published_at),
+        "language": page.language,
+        "lead": page.lead,
+        **verdict.as_dict(),
+        "text": page.text,
+    }
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    engine = open_database(args.db)
+    print(f"database at the newest schema: {safe_url(str(engine.url))}")
+    return 0
+
+
+# -- parser -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        default=argparse.SUPPRESS,
+        help="database URL or SQLite path (default: $VEILLE_DB, else "
+        "~/.local/share/veille/veille.sqlite3)",
+    )
+    common.add_argument(
+        "--sources",
+        default=argparse.SUPPRESS,
+        help="sources file (default: $VEILLE_SOURCES, else the bundled one)",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog="veille",
+        parents=[common],
+        description="Moroccan business news, watched for industrial agreements.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    crawl = sub.add_parser("crawl", parents=[common], help="one crawl now, then exit")
+    crawl.add_argument("--source", action="append", default=[], metavar="NAME")
+    crawl.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a Scrapy setting (e.g. DOWNLOAD_DELAY=2)",
+    )
+    crawl.set_defaults(func=cmd_crawl)
+
+    query = sub.add_parser("query", parents=[common], help="what was collected")
+    query.add_argument("--agreements", action="store_true", help="industrial agreements only")
+    query.add_argument("--since", metavar="D", help="2025-11-03, an ISO time, or 7d / 24h")
+    query.add_argument("--until", metavar="D", help="same forms; a bare date includes that day")
+    query.add_argument("--source", action="append", default=[], metavar="NAME")
+    query.add_argument("--lang", action="append", default=[], choices=("fr", "ar", "en"))
+    query.add_argument("--sector", action="append", default=[], metavar="S")
+    query.add_argument(
+        "--search", metavar="TEXT", help='full-text search (words, "phrase", OR, -word)'
+    )
+    query.add_argument("--stories", action="store_true", help="one row per story")
+    query.add_argument("--limit", type=int, metavar="N")
+    query.add_argument("--format", choices=FORMATS, default="table")
+    query.add_argument("--with-text", action="store_true")
+    query.set_defaults(func=cmd_query)
+
+    sources = sub.add_parser("sources", parents=[common], help="list, validate, feed health")
+    sources.add_argument("--check", action="store_true", help="validate and show feed health")
+    sources.add_argument("--format", choices=FORMATS, default="table")
+    sources.set_defaults(func=cmd_sources)
+
+    stats = sub.add_parser("stats", parents=[common], help="counts, last runs, errors")
+    stats.add_argument("--format", choices=FORMATS, default="table")
+    stats.set_defaults(func=cmd_stats)
+
+    extract = sub.add_parser("extract", parents=[common], help="what veille makes of one page")
+    extract.add_argument("target", metavar="FILE|URL")
+    extract.add_argument("--url", help="the address of a saved FILE")
+    extract.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    extract.set_defaults(func=cmd_extract)
+
+    db = sub.add_parser("db", parents=[common], help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", parents=[common], help="apply migrations").set_defaults(
+        func=cmd_db
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `veille` command."""
+    args = build_parser().parse_args(argv)
+    for name, default in (("db", None), ("sources", None), ("verbose", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    if args.func not in (cmd_crawl, cmd_extract):  # Scrapy sets up logging for those
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+    try:
+        return args.func(args)
+    except (SourcesError, UsageError, FetchError) as exc:
+        print(f"veille: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from storage.queries import QueryError
+
+        if isinstance(exc, QueryError):
+            print(f"veille: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, SQLAlchemyError):
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            print(
+                f"veille: database error ({safe_url(args.db or default_url())}): {reason}",
+                file=sys.stderr,
+            )
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Item pipelines: extract the text, detect agreements, then store (deduplicated)."""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawler import stories
+from crawler.detection import RULES_VERSION, detect
+from crawler.extract import extract
+from crawler.items import ArticleItem
+from crawler.urls import canonicalize
+from storage.store import CrawlStore
+
+logger = logging.getLogger(__name__)
+
+
+class Stage:
+    """A pipeline stage that can reach the running spider's store."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Stage:
+        return cls(crawler)
+
+    @property
+    def store(self) -> CrawlStore:
+        return self.crawler.spider.store
+
+
+class ExtractPipeline(Stage):
+    """Turns the fetched page into title, text, date, language and canonical URL."""
+
+    def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
+        html, item.html = item.html or "", None
+        page = extract(
+            html,
+            item.response_url,
+            feed_title=item.feed_title,
+            feed_date=item.feed_date,
+            language_hint=item.language_hint,
+        )
+        item.url = page.canonical_url or canonicalize(item.response_url)
+        item.aliases = {canonicalize(item.request_url), canonicalize(item.response_url)} - {
+            item.url
+        }
+        if not page.text.strip():
+            self.store.article_failed(
+                item.request_url, item.source, None, 200, "no article text found", gone=True
+            )
+            raise DropItem(f"{item.response_url}: no article text found")
+        item.title = page.title or item.feed_title
+        item.author = page.author
+        item.lead = page.lead
+        item.text = page.text
+        item.published_at = page.published_at or item.feed_date
+        item.language = page.language or item.language_hint
+        return item
+
+
+class DetectPipeline(Stage):
+    """Classifies the article: industrial agreement or not, with evidence and fields."""
+
+    def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
+        verdict = detect(item.title or "", item.lead or "", item.text, item.language)
+        item.verdict = verdict.as_dict()
+        item.rules_version = RULES_VERSION
+        return item
+
+
+class StorePipeline(Stage):
+    """Fingerprints the text for deduplication and stories, and queues the article for storage."""
+
+    def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
+        item.content_hash = stories.content_hash(item.text)
+        body = f"{item.lead}\n{item.text}" if item.lead else item.text
+        item.signature = stories.signature(item.title or "", body)
+        self.store.add_article(item)
+        return item

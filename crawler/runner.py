@@ -1,0 +1,131 @@
+"""One crawl in this process: both spiders over the selected sources, and its run record."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+from sqlalchemy import Engine, update
+
+from spiders.base import open_store
+from spiders.feeds import FeedsSpider
+from spiders.sitemaps import SitemapsSpider
+from storage.models import CrawlRun
+
+OFFLINE_ERRORS = (
+    "DNSLookupError",
+    "ConnectionRefusedError",
+    "TCPTimedOutError",
+    "NoRouteError",
+    "ConnectError",
+    "TimeoutError",
+)
+
+
+def quiet_scrapy_failures() -> None:
+    """Leave failed downloads to veille's own one-line messages, without Scrapy's tracebacks."""
+    for name in ("scrapy.downloadermiddlewares.robotstxt", "scrapy.downloadermiddlewares.retry"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+@dataclass
+class CrawlReport:
+    """What a crawl did, per source."""
+
+    run_id: int
+    status: str
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def offline(self) -> bool:
+        """Every listing failed, and for network reasons: the machine looks offline."""
+        total = Counter()
+        for c in self.counts.values():
+            total.update(c)
+        reached = total["listings_read"] + total["listings_unchanged"]
+        network = [e for e in self.errors if any(k in e for k in OFFLINE_ERRORS)]
+        return reached == 0 and total["listings_failed"] > 0 and len(network) == len(self.errors)
+
+
+def crawl_settings(
+    db_url: str | None, sources_path: str | None, names: list[str], overrides: dict[str, str]
+) -> Settings:
+    """Scrapy settings for one veille crawl."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set("VEILLE_DB", db_url, priority="cmdline")
+    settings.set("VEILLE_SOURCES", sources_path, priority="cmdline")
+    settings.set("VEILLE_SOURCE_NAMES", names, priority="cmdline")
+    for key, value in overrides.items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def start_run(engine: Engine, names: list[str]) -> int:
+    """Record a crawl as running."""
+    with engine.begin() as conn:
+        return conn.execute(
+            CrawlRun.__table__.insert()
+            .values(
+                started_at=datetime.now(UTC),
+                status="running",
+                sources=names,
+                counts={},
+                errors=[],
+                pid=os.getpid(),
+            )
+            .returning(CrawlRun.__table__.c.id)
+        ).scalar_one()
+
+
+def finish_run(engine: Engine, run_id: int, status: str, counts: dict, errors: list[str]) -> None:
+    """Record how a crawl ended."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(CrawlRun.__table__)
+            .where(CrawlRun.__table__.c.id == run_id)
+            .values(
+                finished_at=datetime.now(UTC),
+                status=status,
+                counts={k: dict(v) for k, v in counts.items()},
+                errors=errors[:200],
+            )
+        )
+
+
+def run_crawl(settings: Settings) -> CrawlReport:
+    """Run the feeds and sitemaps spiders together, sharing one store; record the run."""
+    store = open_store(settings)
+    names = sorted(store.sources)
+    run_id = start_run(store.engine, names)
+    process = CrawlerProcess(settings)
+    quiet_scrapy_failures()  # after the process has configured logging
+    crawlers: list[Any] = []
+    status = "failed"
+    try:
+        for spider in (FeedsSpider, SitemapsSpider):
+            crawler = process.create_crawler(spider)
+            crawlers.append(crawler)
+            process.crawl(crawler, store=store)
+        process.start()
+        reasons = {c.stats.get_value("finish_reason") for c in crawlers}
+        if None in reasons:
+            status = "failed"  # a spider could not even start
+        elif store.write_errors:
+            status = "failed"
+        else:
+            status = "ok" if reasons <= {"finished"} else "interrupted"
+    finally:
+        store.flush()
+        errors = store.write_errors + [
+            e for c in crawlers for e in (c.stats.get_value("veille/errors") or [])
+        ]
+        finish_run(store.engine, run_id, status, store.counts, errors)
+    return CrawlReport(run_id, status, store.counts, errors)

@@ -1,0 +1,334 @@
+"""What both spiders share: listing requests with conditional GET, the known-URL filter,
+article requests, and the bookkeeping that saves a listing's state only once its items
+are stored."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.settings import Settings
+from twisted.internet.task import LoopingCall
+from twisted.python.failure import Failure
+
+from crawler.items import ArticleItem
+from crawler.sources import load_sources, select
+from crawler.urls import canonicalize
+from storage.db import open_database
+from storage.store import CrawlStore, FeedState
+
+logger = logging.getLogger(__name__)
+
+FLUSH_EVERY_SECONDS = 5.0
+MAX_ERRORS_KEPT = 100
+HTML_TYPES = (b"text/html", b"application/xhtml")
+
+
+class ListingError(ValueError):
+    """A feed or sitemap body that yields nothing usable."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One article link found in a listing."""
+
+    url: str
+    title: str | None = None
+    published: datetime | None = None
+
+
+@dataclass
+class _Listing:
+    """A fetched listing waiting for its article requests to settle."""
+
+    state: FeedState
+    pending: int
+    status: int
+    etag: str | None
+    last_modified: str | None
+    body_hash: str
+    new_items: int
+
+
+def open_store(settings: Settings) -> CrawlStore:
+    """The store for the sources and database named in the settings."""
+    sources = select(
+        load_sources(settings.get("VEILLE_SOURCES")), settings.getlist("VEILLE_SOURCE_NAMES")
+    )
+    return CrawlStore(
+        open_database(settings.get("VEILLE_DB")),
+        sources,
+        batch_size=settings.getint("VEILLE_STORE_BATCH"),
+    )
+
+
+def describe(failure: Failure) -> str:
+    """A one-line reason for a failed request."""
+    exc = failure.value
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class ListingSpider(Spider):
+    """Reads listings (feeds or sitemaps) of the selected sources and fetches new articles."""
+
+    kind: ClassVar[str]
+
+    @classmethod
+    def from_crawler(
+        cls, crawler: Crawler, *args: Any, store: CrawlStore | None = None, **kwargs: Any
+    ) -> ListingSpider:
+        """The spider with its sources and store (shared when several spiders run at once)."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.store = store or open_store(crawler.settings)
+        spider.sources = spider.store.sources
+        spider.listings: dict[int, _Listing] = {}
+        spider.errors: list[str] = []
+        spider.flusher = None
+        for handler, signal in (
+            (spider._item_scraped, signals.item_scraped),
+            (spider._item_dropped, signals.item_dropped),
+            (spider._item_error, signals.item_error),
+            (spider._request_dropped, signals.request_dropped),
+            (spider._opened, signals.spider_opened),
+            (spider._closed, signals.spider_closed),
+        ):
+            crawler.signals.connect(handler, signal=signal)
+        return spider
+
+    # -- listings ------------------------------------------------------------------------
+
+    def my_feeds(self) -> list[FeedState]:
+        """This spider's listings among the selected sources."""
+        return [
+            f for f in self.store.feeds.values() if f.kind == self.kind and f.source in self.sources
+        ]
+
+    async def start(self) -> AsyncIterator[Request]:
+        feeds = self.my_feeds()
+        for state in feeds:
+            yield self.listing_request(state)
+        attempts = self.settings.getint("VEILLE_RETRY_FAILED_RUNS")
+        by_id = {f.id: f for f in feeds}
+        for failed in self.store.retries(list(by_id), attempts):
+            source = by_id[failed.feed_id].source
+            yield self.article_request(
+                failed.url,
+                source,
+                None,
+                Entry(failed.url, failed.feed_title, failed.feed_date),
+                failed.feed_id,
+            )
+
+    def listing_request(self, state: FeedState, url: str | None = None) -> Request:
+        """A conditional GET of a listing (child sitemaps get a plain GET)."""
+        headers = {}
+        if url is None:
+            if state.etag:
+                headers["If-None-Match"] = state.etag
+            if state.last_modified:
+                headers["If-Modified-Since"] = state.last_modified
+        return Request(
+            url or state.url,
+            headers=headers,
+            callback=self.parse_listing,
+            errback=self.listing_failed,
+            meta={"feed": state, "child": url is not None},
+            dont_filter=True,
+            priority=10,
+        )
+
+    def read_listing(self, response: Response, state: FeedState) -> tuple[list[Entry], list[str]]:
+        """The entries of a listing body, and child listings to fetch (sitemap indexes)."""
+        raise NotImplementedError
+
+    def parse_listing(self, response: Response) -> Iterable[Request]:
+        state: FeedState = response.meta["feed"]
+        child = response.meta["child"]
+        if response.status == 304 and not child:
+            self.store.count(state.source, "listings_unchanged")
+            self.store.feed_fetched(state.id, 304)
+            return
+        if response.status >= 400:
+            self._listing_error(state, child, response.status, f"HTTP {response.status}")
+            return
+        body_hash = hashlib.sha256(response.body).hexdigest()
+        if not child and body_hash == state.body_hash:
+            self.store.count(state.source, "listings_unchanged")
+            self.store.feed_fetched(state.id, response.status)
+            return
+        try:
+            entries, children = self.read_listing(response, state)
+        except ListingError as exc:
+            self._listing_error(state, child, response.status, str(exc))
+            return
+        self.store.count(state.source, "listings_read")
+        by_url: dict[str, Entry] = {}
+        for entry in entries:
+            by_url.setdefault(canonicalize(entry.url), entry)
+        new = self.store.claim(by_url)
+        if child:
+            self.listings[state.id].pending += len(new) + len(children) - 1
+        else:
+            self.listings[state.id] = _Listing(
+                state,
+                len(new) + len(children),
+                response.status,
+                response.headers.get(b"ETag", b"").decode("latin-1") or None,
+                response.headers.get(b"Last-Modified", b"").decode("latin-1") or None,
+                body_hash,
+                len(new),
+            )
+        for url in children:
+            yield self.listing_request(state, url)
+        for url in new:
+            yield self.article_request(url, state.source, state.id, by_url[url], state.id)
+        self._check_settled(state.id)
+
+    def _listing_error(self, state: FeedState, child: bool, status: int | None, error: str) -> None:
+        self._error(state.source, f"{state.url}: {error}")
+        if child:
+            self._settle(state.id)
+        else:
+            self.store.count(state.source, "listings_failed")
+            self.store.feed_failed(state.id, status, error)
+
+    def listing_failed(self, failure: Failure) -> None:
+        state: FeedState = failure.request.meta["feed"]
+        self._listing_error(state, failure.request.meta["child"], None, describe(failure))
+
+    # -- articles ------------------------------------------------------------------------
+
+    def article_request(
+        self, url: str, source: str, settles: int | None, entry: Entry, feed_id: int
+    ) -> Request:
+        """A request for an article page, carrying what the listing said of it."""
+        return Request(
+            url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            meta={"source": source, "settles": settles, "entry": entry, "feed_id": feed_id},
+        )
+
+    def parse_article(self, response: Response) -> Iterable[ArticleItem]:
+        meta = response.meta
+        content_type = response.headers.get(b"Content-Type", b"").lower()
+        if response.status >= 400:
+            reason = f"HTTP {response.status}"
+        elif not isinstance(response, TextResponse) or (
+            content_type and not any(t in content_type for t in HTML_TYPES)
+        ):
+            reason = f"not an HTML page ({content_type.decode('latin-1') or 'no type'})"
+        else:
+            entry: Entry = meta["entry"]
+            yield ArticleItem(
+                source=meta["source"],
+                feed_id=meta["settles"],
+                request_url=response.request.url,
+                response_url=response.url,
+                html=response.text,
+                fetched_at=datetime.now(UTC),
+                feed_title=entry.title,
+                feed_date=entry.published,
+                language_hint=self.sources[meta["source"]].language,
+            )
+            return
+        gone = response.status in (404, 410) or response.status < 400
+        self._article_error(response.request, response.status, reason, gone=gone)
+
+    def article_failed(self, failure: Failure) -> None:
+        gone = isinstance(failure.value, IgnoreRequest)  # robots.txt said no
+        self._article_error(failure.request, None, describe(failure), gone=gone)
+
+    def _article_error(
+        self, request: Request, status: int | None, reason: str, *, gone: bool
+    ) -> None:
+        meta = request.meta
+        entry: Entry = meta["entry"]
+        self._error(meta["source"], f"{request.url}: {reason}")
+        self.store.article_failed(
+            request.url,
+            meta["source"],
+            meta["feed_id"],
+            status,
+            reason,
+            feed_title=entry.title,
+            feed_date=entry.published,
+            gone=gone,
+        )
+        self._settle(meta["settles"])
+
+    # -- settling ------------------------------------------------------------------------
+
+    def _settle(self, feed_id: int | None) -> None:
+        listing = self.listings.get(feed_id) if feed_id is not None else None
+        if listing is not None:
+            listing.pending -= 1
+            self._check_settled(feed_id)
+
+    def _check_settled(self, feed_id: int) -> None:
+        listing = self.listings.get(feed_id)
+        if listing is None or listing.pending > 0:
+            return
+        del self.listings[feed_id]
+        self.store.feed_fetched(
+            feed_id,
+            listing.status,
+            etag=listing.etag,
+            last_modified=listing.last_modified,
+            body_hash=listing.body_hash,
+            new_items=listing.new_items,
+        )
+
+    def _item_scraped(self, item: ArticleItem, **_: Any) -> None:
+        self._settle(item.feed_id)
+
+    def _item_dropped(self, item: ArticleItem, **_: Any) -> None:
+        self._settle(item.feed_id)
+
+    def _item_error(self, item: ArticleItem, failure: Failure, **_: Any) -> None:
+        self._error(item.source, f"{item.response_url}: {describe(failure)}")
+        self._settle(item.feed_id)
+
+    def _request_dropped(self, request: Request, **_: Any) -> None:
+        if "settles" in request.meta:
+            self._settle(request.meta["settles"])
+
+    def _error(self, source: str, message: str) -> None:
+        logger.warning("%s: %s", source, message)
+        self.store.count(source, "errors")
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(f"{source}: {message}")
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write what is queued."""
+        self.store.flush()
+
+    def _opened(self, spider: Spider) -> None:
+        self.flusher = LoopingCall(self.flush)  # not earlier: it would install a reactor
+        self.flusher.start(FLUSH_EVERY_SECONDS, now=False)
+
+    def _closed(self, spider: Spider, reason: str) -> None:
+        if self.flusher is not None and self.flusher.running:
+            self.flusher.stop()
+        for feed_id, listing in list(self.listings.items()):
+            logger.warning(
+                "%s: %d item(s) of %s unsettled at close; its state is not saved",
+                listing.state.source,
+                listing.pending,
+                listing.state.url,
+            )
+            del self.listings[feed_id]
+        self.store.flush()
+        stats = self.crawler.stats
+        stats.set_value("veille/counts", {k: dict(v) for k, v in self.store.counts.items()})
+        stats.set_value("veille/errors", list(self.errors))

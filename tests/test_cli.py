@@ -1,0 +1,74 @@
+"""The command line: extract, db upgrade, errors said plainly, no password in output."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from tests.conftest import FAST, veille
+from tests.server import FixtureServer
+from tests.world import PAGES
+
+SITE = "https://lenouvelliste.ma"
+
+
+def saved_page(tmp_path: Path, name: str, gz: bool = False) -> Path:
+    body = (PAGES / name).read_bytes().replace(b"{BASE}", SITE.encode())
+    path = tmp_path / (name + (".gz" if gz else ""))
+    path.write_bytes(gzip.compress(body) if gz else body)
+    return path
+
+
+def test_extract_saved_file(tmp_path: Path) -> None:
+    for gz in (False, True):
+        path = saved_page(tmp_path, "wp_fr_tagdiv.html", gz)
+        result = veille("extract", str(path), "--url", f"{SITE}/economie/x/?utm_source=rss")
+        assert result.returncode == 0, result.stderr
+        page = json.loads(result.stdout)
+        assert page["canonical_url"] == f"{SITE}/lenouvelliste/economie/made-in-morocco-accords"
+        assert page["language"] == "fr"
+        assert page["is_agreement"] is True
+        assert page["evidence"] and "IMANOR" in page["text"]
+        assert "spot_img" not in page["text"]
+
+
+def test_extract_url_through_scrapy(server: FixtureServer) -> None:
+    url = f"{server.base}/hespress/economie/tawqi-ittifaqiyat-istithmar-sinaat-sayarat-1456789.html"
+    result = veille("extract", url, *FAST)
+    assert result.returncode == 0, result.stderr[-2000:]
+    page = json.loads(result.stdout)
+    assert page["language"] == "ar"
+    assert "اتفاقيات" in page["title"]
+    assert [h.path for h in server.hits][:1] == ["/robots.txt"]  # robots.txt asked first
+
+
+def test_extract_missing_file_and_dead_url(tmp_path: Path) -> None:
+    missing = veille("extract", str(tmp_path / "nope.html"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    dead = veille("extract", "http://127.0.0.1:9/page.html", *FAST)
+    assert dead.returncode == 2 and "could not fetch" in dead.stderr
+
+
+def test_db_upgrade_and_password_never_shown() -> None:
+    url = "postgresql://veille:hunter2secret@127.0.0.1:1/none"
+    result = veille("db", "upgrade", "--db", url)
+    assert result.returncode == 1
+    assert "database error" in result.stderr
+    assert "hunter2secret" not in result.stderr + result.stdout
+
+
+def test_db_upgrade_creates_schema(tmp_path: Path) -> None:
+    result = veille("db", "upgrade", "--db", str(tmp_path / "new.sqlite3"))
+    assert result.returncode == 0
+    assert (tmp_path / "new.sqlite3").exists()
+
+
+def test_query_bad_inputs_are_clear(tmp_path: Path) -> None:
+    db = str(tmp_path / "q.sqlite3")
+    for args, message in (
+        (["--since", "yesterday-ish"], "is not a date"),
+        (["--search", "-only -negative"], "no word to look for"),
+    ):
+        result = veille("query", "--db", db, *args)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
