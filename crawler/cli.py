@@ -223,6 +223,18 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reclassify(args: argparse.Namespace) -> int:
+    from crawler.reclassify import progress_bar, reclassify
+
+    engine = open_database(args.db)
+    report = reclassify(engine, everything=args.all, batch_size=args.batch, progress=progress_bar())
+    print(
+        f"{report.examined} article(s) re-examined: {report.flipped} verdict(s) changed "
+        f"(agreement or not), {report.changed} with any field changed"
+    )
+    return 0
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     engine = open_database(args.db)
     print(f"database at the newest schema: {safe_url(str(engine.url))}")
@@ -294,6 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--url", help="the address of a saved FILE")
     extract.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     extract.set_defaults(func=cmd_extract)
+
+    reclass = sub.add_parser(
+        "reclassify", parents=[common], help="re-run detection after a rules change"
+    )
+    reclass.add_argument("--all", action="store_true", help="every article, not just stale ones")
+    reclass.add_argument("--batch", type=int, default=500, metavar="N")
+    reclass.set_defaults(func=cmd_reclassify)
 
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

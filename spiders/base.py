@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ from twisted.python.failure import Failure
 
 from crawler.items import ArticleItem
 from crawler.sources import load_sources, select
+from crawler.throttle import retry_after_seconds
 from crawler.urls import canonicalize
 from storage.db import open_database
 from storage.store import CrawlStore, FeedState
@@ -45,8 +47,24 @@ class Entry:
     published: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What a listing body holds: article entries, child listings, and its own poll hint."""
+
+    entries: list[Entry]
+    children: list[str] = field(default_factory=list)
+    poll_hint: int | None = None  # seconds the publisher suggests between polls
+
+
+def max_age(response: Response) -> int | None:
+    """Cache-Control max-age of a response, in seconds."""
+    header = response.headers.get(b"Cache-Control", b"").decode("latin-1")
+    match = re.search(r"max-age\s*=\s*(\d+)", header)
+    return int(match.group(1)) if match else None
+
+
 @dataclass
-class _Listing:
+class _Pending:
     """A fetched listing waiting for its article requests to settle."""
 
     state: FeedState
@@ -56,6 +74,7 @@ class _Listing:
     last_modified: str | None
     body_hash: str
     new_items: int
+    poll_hint: int | None
 
 
 def open_store(settings: Settings) -> CrawlStore:
@@ -89,7 +108,7 @@ class ListingSpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.store = store or open_store(crawler.settings)
         spider.sources = spider.store.sources
-        spider.listings: dict[int, _Listing] = {}
+        spider.listings: dict[int, _Pending] = {}
         spider.errors: list[str] = []
         spider.flusher = None
         for handler, signal in (
@@ -145,60 +164,68 @@ class ListingSpider(Spider):
             priority=10,
         )
 
-    def read_listing(self, response: Response, state: FeedState) -> tuple[list[Entry], list[str]]:
-        """The entries of a listing body, and child listings to fetch (sitemap indexes)."""
+    def read_listing(self, response: Response, state: FeedState) -> Listing:
+        """What a listing body holds; raises ListingError when it holds nothing usable."""
         raise NotImplementedError
 
     def parse_listing(self, response: Response) -> Iterable[Request]:
         state: FeedState = response.meta["feed"]
         child = response.meta["child"]
-        if response.status == 304 and not child:
-            self.store.count(state.source, "listings_unchanged")
-            self.store.feed_fetched(state.id, 304)
-            return
         if response.status >= 400:
-            self._listing_error(state, child, response.status, f"HTTP {response.status}")
+            retry_after = retry_after_seconds(response.headers.get(b"Retry-After"))
+            self._listing_error(
+                state, child, response.status, f"HTTP {response.status}", retry_after
+            )
             return
         body_hash = hashlib.sha256(response.body).hexdigest()
-        if not child and body_hash == state.body_hash:
+        if not child and (response.status == 304 or body_hash == state.body_hash):
             self.store.count(state.source, "listings_unchanged")
-            self.store.feed_fetched(state.id, response.status)
+            self.store.feed_fetched(state.id, response.status, poll_hint=max_age(response))
             return
         try:
-            entries, children = self.read_listing(response, state)
+            listing = self.read_listing(response, state)
         except ListingError as exc:
             self._listing_error(state, child, response.status, str(exc))
             return
         self.store.count(state.source, "listings_read")
         by_url: dict[str, Entry] = {}
-        for entry in entries:
+        for entry in listing.entries:
             by_url.setdefault(canonicalize(entry.url), entry)
         new = self.store.claim(by_url)
         if child:
-            self.listings[state.id].pending += len(new) + len(children) - 1
+            self.listings[state.id].pending += len(new) + len(listing.children) - 1
         else:
-            self.listings[state.id] = _Listing(
+            hints = [h for h in (listing.poll_hint, max_age(response)) if h]
+            self.listings[state.id] = _Pending(
                 state,
-                len(new) + len(children),
+                len(new) + len(listing.children),
                 response.status,
                 response.headers.get(b"ETag", b"").decode("latin-1") or None,
                 response.headers.get(b"Last-Modified", b"").decode("latin-1") or None,
                 body_hash,
                 len(new),
+                max(hints) if hints else None,
             )
-        for url in children:
+        for url in listing.children:
             yield self.listing_request(state, url)
         for url in new:
             yield self.article_request(url, state.source, state.id, by_url[url], state.id)
         self._check_settled(state.id)
 
-    def _listing_error(self, state: FeedState, child: bool, status: int | None, error: str) -> None:
+    def _listing_error(
+        self,
+        state: FeedState,
+        child: bool,
+        status: int | None,
+        error: str,
+        retry_after: float | None = None,
+    ) -> None:
         self._error(state.source, f"{state.url}: {error}")
         if child:
             self._settle(state.id)
         else:
             self.store.count(state.source, "listings_failed")
-            self.store.feed_failed(state.id, status, error)
+            self.store.feed_failed(state.id, status, error, retry_after=retry_after)
 
     def listing_failed(self, failure: Failure) -> None:
         state: FeedState = failure.request.meta["feed"]
@@ -285,6 +312,7 @@ class ListingSpider(Spider):
             last_modified=listing.last_modified,
             body_hash=listing.body_hash,
             new_items=listing.new_items,
+            poll_hint=listing.poll_hint,
         )
 
     def _item_scraped(self, item: ArticleItem, **_: Any) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import feedparser
 from scrapy.http import Response
 
-from spiders.base import Entry, ListingError, ListingSpider
+from spiders.base import Entry, Listing, ListingError, ListingSpider
 from storage.store import FeedState
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,28 @@ def entry_link(entry: feedparser.FeedParserDict) -> str | None:
     return None
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[Entry]:
+UPDATE_PERIODS = {
+    "hourly": 3600,
+    "daily": 86400,
+    "weekly": 604800,
+    "monthly": 2592000,
+    "yearly": 31536000,
+}
+
+
+def poll_hint(feed: feedparser.FeedParserDict) -> int | None:
+    """Seconds between polls that the feed suggests: <ttl> or sy:updatePeriod/Frequency."""
+    ttl = str(feed.get("ttl", "")).strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        return int(ttl) * 60
+    period = UPDATE_PERIODS.get(str(feed.get("sy_updateperiod", "")).strip().lower())
+    if period:
+        frequency = str(feed.get("sy_updatefrequency", "1")).strip()
+        return period // max(1, int(frequency)) if frequency.isdigit() else period
+    return None
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Listing:
     """Entries of a feed body; a malformed but readable feed is used with a warning."""
     headers = {"content-location": url}
     if content_type:
@@ -49,7 +70,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> list[E
             entries.append(Entry(link, item.get("title") or None, entry_date(item)))
     if not entries and not parsed.version:
         raise ListingError("not an RSS or Atom feed")
-    return entries
+    return Listing(entries, poll_hint=poll_hint(parsed.feed))
 
 
 class FeedsSpider(ListingSpider):
@@ -58,6 +79,6 @@ class FeedsSpider(ListingSpider):
     name = "feeds"
     kind = "feed"
 
-    def read_listing(self, response: Response, state: FeedState) -> tuple[list[Entry], list[str]]:
+    def read_listing(self, response: Response, state: FeedState) -> Listing:
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
-        return parse_feed(response.body, response.url, content_type), []
+        return parse_feed(response.body, response.url, content_type)

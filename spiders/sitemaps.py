@@ -9,7 +9,7 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 
 from crawler.dates import parse_date
-from spiders.base import Entry, ListingError, ListingSpider
+from spiders.base import Entry, Listing, ListingError, ListingSpider
 from storage.store import FeedState
 
 PARSER = etree.XMLParser(
@@ -32,9 +32,7 @@ def _child_text(node: etree._Element, *path: str) -> str | None:
     return text or None
 
 
-def parse_sitemap(
-    body: bytes, max_age: timedelta, now: datetime | None = None
-) -> tuple[list[Entry], list[str]]:
+def parse_sitemap(body: bytes, max_age: timedelta, now: datetime | None = None) -> Listing:
     """Recent article entries of a (news) sitemap, and child sitemaps of a sitemap index."""
     try:
         root = etree.fromstring(body, PARSER)
@@ -57,7 +55,7 @@ def parse_sitemap(
             children.append(loc)
         elif _local(node.tag) == "url":
             entries.append(Entry(loc, _child_text(node, "news", "title"), published))
-    return entries, children
+    return Listing(entries, children)
 
 
 class SitemapsSpider(ListingSpider):
@@ -66,7 +64,7 @@ class SitemapsSpider(ListingSpider):
     name = "sitemaps"
     kind = "sitemap"
 
-    def read_listing(self, response: Response, state: FeedState) -> tuple[list[Entry], list[str]]:
+    def read_listing(self, response: Response, state: FeedState) -> Listing:
         days = self.settings.getfloat("VEILLE_SITEMAP_MAX_AGE_DAYS")
         body = response.body
         if body[:2] == b"\x1f\x8b":  # a .xml.gz file, not a Content-Encoding

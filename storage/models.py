@@ -77,6 +77,8 @@ class Feed(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    poll_hint_seconds: Mapped[int | None] = mapped_column(Integer)  # <ttl>, max-age...
+    retry_after_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     source: Mapped[Source] = relationship(back_populates="feeds")
 
 

@@ -195,6 +195,7 @@ class CrawlStore:
         last_modified: str | None = None,
         body_hash: str | None = None,
         new_items: int = 0,
+        poll_hint: int | None = None,
     ) -> None:
         """Queue a feed's success; its validators land with or after its items."""
         stamp = now()
@@ -205,6 +206,8 @@ class CrawlStore:
             "last_fetched_at": stamp,
             "last_success_at": stamp,
             "consecutive_failures": 0,
+            "retry_after_at": None,
+            "poll_hint_seconds": poll_hint,
         }
         if body_hash is not None:
             values.update(etag=etag, last_modified=last_modified, body_hash=body_hash)
@@ -212,14 +215,18 @@ class CrawlStore:
             values["last_new_item_at"] = stamp
         self._batch.feed_updates.append(values)
 
-    def feed_failed(self, feed_id: int, status: int | None, error: str) -> None:
+    def feed_failed(
+        self, feed_id: int, status: int | None, error: str, retry_after: float | None = None
+    ) -> None:
         """Queue a feed's failure (its validators stay as they were)."""
+        stamp = now()
         self._batch.feed_updates.append(
             {
                 "id": feed_id,
                 "last_status": status,
                 "last_error": error[:2000],
-                "last_fetched_at": now(),
+                "last_fetched_at": stamp,
+                "retry_after_at": stamp + timedelta(seconds=retry_after) if retry_after else None,
                 "failed": True,
             }
         )
