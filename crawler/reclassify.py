@@ -10,6 +10,7 @@ from typing import TextIO
 from sqlalchemy import Engine, bindparam, func, or_, select, update
 
 from crawler.detection import RULES_VERSION, detect
+from storage.db import writing
 from storage.models import Article
 
 FIELDS = ("is_agreement", "score", "agreement_types", "sectors", "parties", "amounts", "evidence")
@@ -55,7 +56,7 @@ def reclassify(
     last_id = 0
     table = Article.__table__
     while True:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             rows = conn.execute(
                 select(*columns)
                 .where(Article.id > last_id, *where)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, update
 from spiders.base import open_store
 from spiders.feeds import FeedsSpider
 from spiders.sitemaps import SitemapsSpider
+from storage.db import writing
 from storage.models import CrawlRun
 
 OFFLINE_ERRORS = (
@@ -70,7 +71,7 @@ def crawl_settings(
 
 def start_run(engine: Engine, names: list[str]) -> int:
     """Record a crawl as running."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         return conn.execute(
             CrawlRun.__table__.insert()
             .values(
@@ -87,7 +88,7 @@ def start_run(engine: Engine, names: list[str]) -> int:
 
 def finish_run(engine: Engine, run_id: int, status: str, counts: dict, errors: list[str]) -> None:
     """Record how a crawl ended."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(
             update(CrawlRun.__table__)
             .where(CrawlRun.__table__.c.id == run_id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +12,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_OPTION = "veille_writes"
 
 
 def default_url() -> str:
@@ -42,7 +45,7 @@ def safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-def make_engine(url: str | None = None, *, readonly: bool = False) -> Engine:
+def make_engine(url: str | None = None) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and immediate write transactions."""
     url = normalize_url(url or default_url())
     parsed = make_url(url)
@@ -51,7 +54,6 @@ def make_engine(url: str | None = None, *, readonly: bool = False) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-    begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -65,9 +67,20 @@ def make_engine(url: str | None = None, *, readonly: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+        writes = conn.get_execution_options().get(WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so a
+    writer waits for another instead of failing when it upgrades; readers never wait (WAL)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
@@ -94,15 +107,15 @@ def upgrade(engine: Engine) -> None:
     if is_current(engine):
         return
     cfg = alembic_config()
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7262011)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
 
-def open_database(url: str | None = None, *, readonly: bool = False) -> Engine:
+def open_database(url: str | None = None) -> Engine:
     """An engine on an up-to-date schema."""
-    engine = make_engine(url, readonly=readonly)
-    upgrade(make_engine(url) if readonly else engine)
+    engine = make_engine(url)
+    upgrade(engine)
     return engine

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from crawler import stories
 from crawler.items import ArticleItem
 from crawler.sources import Source
+from storage.db import writing
 from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure
 from storage.models import Source as SourceRow
 
@@ -85,7 +86,7 @@ class _Batch:
 
 def sync_sources(engine: Engine, sources: list[Source]) -> dict[str, FeedState]:
     """Make sure every source and feed of the file has its row; return feed state by URL."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         insert_ignore(
             conn,
             SourceRow.__table__,
@@ -273,7 +274,7 @@ class CrawlStore:
         if not len(batch):
             return []
         try:
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 stored = self._write_articles(conn, batch.articles)
                 self._write_failures(conn, batch.failures, [i.request_url for i in batch.articles])
                 self._write_feeds(conn, batch.feed_updates)
