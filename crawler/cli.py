@@ -100,7 +100,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         search=args.search,
     )
     limit = args.limit if args.limit is not None else (20 if args.format == "table" else None)
-    engine = open_database(args.db, readonly=True)
+    engine = open_database(args.db)
     if args.stories:
         rows = find_stories(engine, filters, limit)
         columns = ("last_published_at", "articles", "sources", "is_agreement", "title")
@@ -129,7 +129,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
         return 0
     from storage.queries import feed_health
 
-    health = feed_health(open_database(args.db, readonly=True), sources)
+    health = feed_health(open_database(args.db), sources)
     columns = (
         "source",
         "kind",
@@ -147,7 +147,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from storage.queries import statistics
 
-    stats = statistics(open_database(args.db, readonly=True))
+    stats = statistics(open_database(args.db))
     if args.format != "table":
         write_rows([stats], args.format if args.format != "csv" else "json", ())
         return 0
