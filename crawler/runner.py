@@ -128,5 +128,10 @@ def run_crawl(settings: Settings) -> CrawlReport:
         errors = store.write_errors + [
             e for c in crawlers for e in (c.stats.get_value("veille/errors") or [])
         ]
+        for c in crawlers:
+            if n := c.stats.get_value("spider_exceptions/count"):
+                errors.append(
+                    f"{n} unexpected error(s) in the {c.spidercls.name} spider; see the log"
+                )
         finish_run(store.engine, run_id, status, store.counts, errors)
     return CrawlReport(run_id, status, store.counts, errors)

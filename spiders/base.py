@@ -191,7 +191,7 @@ class ListingSpider(Spider):
         by_url: dict[str, Entry] = {}
         for entry in listing.entries:
             by_url.setdefault(canonicalize(entry.url), entry)
-        new = self.store.claim(by_url)
+        new = self.store.claim(state.source, by_url)
         if child:
             self.listings[state.id].pending += len(new) + len(listing.children) - 1
         else:

@@ -61,6 +61,21 @@ def chunks(items: list, size: int = 500) -> Iterable[list]:
         yield items[start : start + size]
 
 
+def ids_by_url(conn: Connection, urls: list[str]) -> dict[str, int]:
+    """Article ids of the URLs stored as an article's URL or as one of its aliases."""
+    found: dict[str, int] = {}
+    for part in chunks(urls):
+        found.update(
+            conn.execute(select(Article.url, Article.id).where(Article.url.in_(part))).all()
+        )
+        found.update(
+            conn.execute(
+                select(ArticleAlias.url, ArticleAlias.article_id).where(ArticleAlias.url.in_(part))
+            ).all()
+        )
+    return found
+
+
 @dataclass(frozen=True)
 class FeedState:
     """What the store knows of a feed before fetching it."""
@@ -79,9 +94,10 @@ class _Batch:
     articles: list[ArticleItem] = field(default_factory=list)
     feed_updates: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)  # url -> the article URL it stands for
 
     def __len__(self) -> int:
-        return len(self.articles) + len(self.feed_updates) + len(self.failures)
+        return len(self.articles) + len(self.feed_updates) + len(self.failures) + len(self.aliases)
 
 
 def sync_sources(engine: Engine, sources: list[Source]) -> dict[str, FeedState]:
@@ -127,6 +143,7 @@ class CrawlStore:
         self.sources = {s.name: s for s in sources}
         self.feeds = sync_sources(engine, sources)
         self.claimed: set[str] = set()
+        self.claimed_entries: dict[tuple[str, str, datetime], str] = {}
         with engine.connect() as conn:
             self.source_ids: dict[str, int] = dict(
                 conn.execute(select(SourceRow.name, SourceRow.id)).all()
@@ -141,22 +158,36 @@ class CrawlStore:
 
     # -- reading, before fetching ------------------------------------------------------------
 
-    def claim(self, urls: Iterable[str]) -> list[str]:
-        """The URLs to fetch: not stored, not gone, not already claimed in this process."""
-        fresh = self.unknown(u for u in urls if u not in self.claimed)
-        self.claimed.update(fresh)
+    def claim(self, source: str, entries: dict[str, Any]) -> list[str]:
+        """The listed URLs to fetch: not stored, not gone, not claimed earlier in this process.
+
+        `entries` maps canonical URLs to listing entries (with `title` and `published`); an
+        entry of the same source with the same title and date as one already claimed is the
+        same article under another URL (an old address that redirects, another feed's form).
+        """
+        fresh = []
+        for url in self.unknown(u for u in entries if u not in self.claimed):
+            entry = entries[url]
+            key = (
+                (source, entry.title.casefold().strip(), entry.published)
+                if (entry.title and entry.published)
+                else None
+            )
+            if key in self.claimed_entries:
+                self.add_alias(url, self.claimed_entries[key])
+                continue
+            if key:
+                self.claimed_entries[key] = url
+            self.claimed.add(url)
+            fresh.append(url)
         return fresh
 
     def unknown(self, urls: Iterable[str]) -> list[str]:
         """The canonical URLs not stored (as article or alias) and not gone; order kept."""
         wanted = list(dict.fromkeys(urls))
-        known: set[str] = set()
         with self.engine.connect() as conn:
+            known = set(ids_by_url(conn, wanted))
             for part in chunks(wanted):
-                known.update(conn.scalars(select(Article.url).where(Article.url.in_(part))))
-                known.update(
-                    conn.scalars(select(ArticleAlias.url).where(ArticleAlias.url.in_(part)))
-                )
                 known.update(
                     conn.scalars(
                         select(UrlFailure.url).where(UrlFailure.url.in_(part), UrlFailure.gone)
@@ -262,6 +293,11 @@ class CrawlStore:
         if len(self._batch) >= self.batch_size:
             self.flush()
 
+    def add_alias(self, url: str, target: str) -> None:
+        """Queue `url` as another address of the article stored (or being stored) at `target`."""
+        if url != target:
+            self._batch.aliases[url] = target
+
     def pending(self) -> int:
         """How many writes wait for the next flush."""
         return len(self._batch)
@@ -276,6 +312,7 @@ class CrawlStore:
         try:
             with writing(self.engine) as conn:
                 stored = self._write_articles(conn, batch.articles)
+                waiting = self._write_aliases(conn, batch.aliases)
                 self._write_failures(conn, batch.failures, [i.request_url for i in batch.articles])
                 self._write_feeds(conn, batch.feed_updates)
         except SQLAlchemyError as exc:
@@ -285,6 +322,8 @@ class CrawlStore:
             logger.error(message)
             self.write_errors.append(message)
             return []
+        for url, target in waiting.items():  # their article is not stored yet: next time
+            self._batch.aliases.setdefault(url, target)
         new = {id(item) for item, _ in stored}
         for item in batch.articles:
             self.count(item.source, "new" if id(item) in new else "duplicates")
@@ -295,7 +334,7 @@ class CrawlStore:
     def _write_articles(self, conn: Connection, items: list[ArticleItem]) -> list:
         if not items:
             return []
-        existing = self._existing(conn, items)
+        existing = self.existing(conn, items)
         aliases: list[dict] = []
         fresh: list[ArticleItem] = []
         claimed: dict[str, ArticleItem] = {}
@@ -321,22 +360,17 @@ class CrawlStore:
         )
         return stored
 
-    def _existing(self, conn: Connection, items: list[ArticleItem]) -> dict[str, int]:
+    def _write_aliases(self, conn: Connection, aliases: dict[str, str]) -> dict[str, str]:
+        """Record queued aliases whose article is stored; return the others (still in flight)."""
+        ids = ids_by_url(conn, list(set(aliases.values())))
+        rows = [{"url": u, "article_id": ids[t]} for u, t in aliases.items() if t in ids]
+        insert_ignore(conn, ArticleAlias.__table__, rows, ["url"])
+        return {u: t for u, t in aliases.items() if t not in ids}
+
+    def existing(self, conn: Connection, items: list[ArticleItem]) -> dict[str, int]:
         """Article ids already stored under any of the batch's URLs, aliases or text hashes."""
-        urls = list({u for i in items for u in (i.url, *i.aliases)})
+        found = ids_by_url(conn, list({u for i in items for u in (i.url, *i.aliases)}))
         hashes = list({i.content_hash for i in items if i.content_hash})
-        found: dict[str, int] = {}
-        for part in chunks(urls):
-            found.update(
-                conn.execute(select(Article.url, Article.id).where(Article.url.in_(part))).all()
-            )
-            found.update(
-                conn.execute(
-                    select(ArticleAlias.url, ArticleAlias.article_id).where(
-                        ArticleAlias.url.in_(part)
-                    )
-                ).all()
-            )
         for part in chunks(hashes):
             rows = conn.execute(
                 select(Article.content_hash, Article.id).where(Article.content_hash.in_(part))
@@ -400,6 +434,18 @@ class CrawlStore:
 
     def _assign_stories(self, conn: Connection, stored: list[tuple[ArticleItem, int]]) -> None:
         """Give each new article the story of its nearest stored near-duplicate, or its own."""
+        story_of, bands = self.match_stories(conn, stored)
+        if story_of:
+            conn.execute(
+                update(Article.__table__).where(Article.__table__.c.id == bindparam("b_id")),
+                [{"b_id": k, "story_id": v} for k, v in story_of.items()],
+            )
+        insert_ignore(conn, StoryBand.__table__, bands, ["key", "article_id"])
+
+    def match_stories(
+        self, conn: Connection, stored: list[tuple[ArticleItem, int]]
+    ) -> tuple[dict[int, int], list[dict]]:
+        """Story id for each (item, id), and the band rows to index them under; reads only."""
         keyed = [
             (item, id_, stories.band_keys(item.signature)) for item, id_ in stored if item.signature
         ]
@@ -450,12 +496,7 @@ class CrawlStore:
             bands += [{"key": k, "article_id": id_} for k in keys]
         for id_ in (i for _, i in stored if i not in story_of):
             story_of[id_] = id_
-        if story_of:
-            conn.execute(
-                update(Article.__table__).where(Article.__table__.c.id == bindparam("b_id")),
-                [{"b_id": k, "story_id": v} for k, v in story_of.items()],
-            )
-        insert_ignore(conn, StoryBand.__table__, bands, ["key", "article_id"])
+        return story_of, bands
 
     def _write_failures(self, conn: Connection, failures: list[dict], succeeded: list[str]) -> None:
         if succeeded:
