@@ -18,11 +18,14 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    func,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 JsonList = JSON().with_variant(JSONB(), "postgresql")
+WHEN = "coalesce(published_at, fetched_at)"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -109,10 +112,11 @@ class Article(Base):
     story_id: Mapped[int | None] = mapped_column(Integer, index=True)
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)
 
+    # queries order and filter on when an article appeared: published, else fetched
     __table_args__ = (
-        Index("ix_articles_published_at", "published_at"),
-        Index("ix_articles_source_published", "source_id", "published_at"),
-        Index("ix_articles_agreement_published", "is_agreement", "published_at"),
+        Index("ix_articles_when", sql_text(WHEN)),
+        Index("ix_articles_source_when", "source_id", sql_text(WHEN)),
+        Index("ix_articles_agreement_when", "is_agreement", sql_text(WHEN)),
     )
 
 
@@ -168,3 +172,9 @@ class CrawlRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JsonList, default=dict)
     errors: Mapped[list[str]] = mapped_column(JsonList, default=list)
     pid: Mapped[int | None] = mapped_column(Integer)
+
+
+def appeared() -> Any:
+    """When an article appeared: published, else fetched; queries order and filter on it
+    (indexed as WHEN, see migration 0003)."""
+    return func.coalesce(Article.published_at, Article.fetched_at)

@@ -7,14 +7,31 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, exists, func, literal_column, or_, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    column,
+    exists,
+    func,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from storage.models import Article, CrawlRun, Feed, Source
+from storage.models import Article, CrawlRun, Feed, Source, appeared
+from storage.store import chunks
 
 PHRASE_OR_WORD = re.compile(r'(-?)"([^"]*)"|(\S+)')
 WORD = re.compile(r"\w")
+
+
+DENSE_SEARCH = 2000  # matches from which a search walks the newest articles instead
+FTS = table("articles_fts", column("rowid"), column("articles_fts"))  # SQLite FTS5, migration 0001
 
 
 class QueryError(ValueError):
@@ -65,27 +82,31 @@ def fts5_query(user_text: str) -> str:
     return query
 
 
-def _search_clause(engine: Engine, user_text: str) -> Any:
-    if engine.dialect.name == "postgresql":
+def _search_clause(conn: Connection, user_text: str, limit: int | None) -> Any:
+    if conn.dialect.name == "postgresql":
         return text("articles.search @@ websearch_to_tsquery('simple', :q)").bindparams(q=user_text)
-    matches = (
-        select(literal_column("rowid"))
-        .select_from(text("articles_fts"))
-        .where(text("articles_fts MATCH :q").bindparams(q=fts5_query(user_text)))
-    )
+    matches = select(FTS.c.rowid).where(FTS.c.articles_fts.op("MATCH")(fts5_query(user_text)))
+    if limit is not None:
+        capped = select(func.count()).select_from(matches.limit(DENSE_SEARCH).subquery())
+        if conn.scalar(capped) >= DENSE_SEARCH:
+            # A common word: walking the newest articles and probing the index for each finds
+            # the first page at once, where sorting every match by date would not.
+            return exists(matches.where(FTS.c.rowid == Article.id))
     return Article.id.in_(matches)
 
 
-def _sector_clause(engine: Engine, sector: str) -> Any:
-    if engine.dialect.name == "postgresql":
+def _sector_clause(conn: Connection, sector: str) -> Any:
+    if conn.dialect.name == "postgresql":
         return Article.sectors.cast(JSONB).contains([sector])
     each = func.json_each(Article.sectors).table_valued("value")
     return exists(select(1).select_from(each).where(each.c.value == sector))
 
 
-def apply_filters(engine: Engine, statement: Select, f: Filters) -> Select:
+def apply_filters(
+    conn: Connection, statement: Select, f: Filters, limit: int | None = None
+) -> Select:
     """The statement narrowed by every filter, all values as bound parameters."""
-    when = func.coalesce(Article.published_at, Article.fetched_at)
+    when = appeared()
     clauses = []
     if f.agreements:
         clauses.append(Article.is_agreement.is_(True))
@@ -98,9 +119,9 @@ def apply_filters(engine: Engine, statement: Select, f: Filters) -> Select:
     if f.languages:
         clauses.append(Article.language.in_(f.languages))
     if f.sectors:
-        clauses.append(or_(*(_sector_clause(engine, s) for s in f.sectors)))
+        clauses.append(or_(*(_sector_clause(conn, s) for s in f.sectors)))
     if f.search:
-        clauses.append(_search_clause(engine, f.search))
+        clauses.append(_search_clause(conn, f.search, limit))
     return statement.where(and_(*clauses)) if clauses else statement
 
 
@@ -140,40 +161,37 @@ def find_articles(
     engine: Engine, f: Filters, limit: int | None = None, with_text: bool = False
 ) -> list[dict[str, Any]]:
     """Matching articles, newest first."""
-    statement = select(Article, Source.name).join(Source, Source.id == Article.source_id)
-    statement = apply_filters(engine, statement, f).order_by(
-        Article.published_at.desc().nulls_last(), Article.id.desc()
-    )
-    if limit is not None:
-        statement = statement.limit(limit)
     with Session(engine) as session:
+        statement = select(Article, Source.name).join(Source, Source.id == Article.source_id)
+        statement = apply_filters(session.connection(), statement, f, limit)
+        statement = statement.order_by(appeared().desc(), Article.id.desc()).limit(limit)
         return [article_row(a, name, with_text) for a, name in session.execute(statement)]
 
 
 def find_stories(engine: Engine, f: Filters, limit: int | None = None) -> list[dict[str, Any]]:
-    """One row per story among matching articles: its outlets, size and first and last dates."""
-    when = func.coalesce(Article.published_at, Article.fetched_at)
-    grouped = (
-        apply_filters(
-            engine,
-            select(
-                Article.story_id,
-                func.count().label("articles"),
-                func.min(when).label("first"),
-                func.max(when).label("last"),
-            ).join(Source, Source.id == Article.source_id),
-            f,
-        )
-        .group_by(Article.story_id)
-        .order_by(func.max(when).desc(), Article.story_id.desc())
-    )
-    if limit is not None:
-        grouped = grouped.limit(limit)
+    """One row per story among matching articles, newest story first: its outlets, size and
+    first and last dates. Walking matching articles newest first, a story's first appearance
+    is its latest, so only as many articles are read as it takes to fill the page."""
+    when = appeared()
     with engine.connect() as conn:
-        groups = conn.execute(grouped).all()
-        ids = [g.story_id for g in groups]
-        members: dict[int, list[tuple]] = {}
-        for part in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        newest = apply_filters(
+            conn,
+            select(Article.story_id).join(Source, Source.id == Article.source_id),
+            f,
+            limit,
+        ).order_by(when.desc(), Article.id.desc())
+        ids: list[int] = []
+        seen: set[int] = set()
+        for (story_id,) in conn.execution_options(stream_results=True, yield_per=500).execute(
+            newest
+        ):
+            if story_id not in seen:
+                seen.add(story_id)
+                ids.append(story_id)
+                if limit is not None and len(ids) >= limit:
+                    break
+        members: dict[int, list[Any]] = {}
+        for part in chunks(ids):
             rows = conn.execute(
                 select(
                     Article.story_id,
@@ -190,24 +208,23 @@ def find_stories(engine: Engine, f: Filters, limit: int | None = None) -> list[d
             )
             for row in rows:
                 members.setdefault(row[0], []).append(row)
-    result = []
-    for g in groups:
-        rows = members.get(g.story_id, [])
-        first = rows[0] if rows else None
-        result.append(
-            {
-                "story_id": g.story_id,
-                "title": first[2] if first else None,
-                "url": first[3] if first else None,
-                "articles": len(rows),
-                "sources": list(dict.fromkeys(r[4] for r in rows)),
-                "first_published_at": iso(min((r[6] for r in rows), default=g.first)),
-                "last_published_at": iso(max((r[6] for r in rows), default=g.last)),
-                "is_agreement": any(bool(r[5]) for r in rows),
-                "article_ids": [r[1] for r in rows],
-            }
-        )
-    return result
+    return [story_row(story_id, members[story_id]) for story_id in ids]
+
+
+def story_row(story_id: int, rows: list[Any]) -> dict[str, Any]:
+    """One story for output, from its articles in order of appearance."""
+    first = rows[0]
+    return {
+        "story_id": story_id,
+        "title": first.title,
+        "url": first.url,
+        "articles": len(rows),
+        "sources": list(dict.fromkeys(r.name for r in rows)),
+        "first_published_at": iso(first[6]),
+        "last_published_at": iso(rows[-1][6]),
+        "is_agreement": any(bool(r.is_agreement) for r in rows),
+        "article_ids": [r.id for r in rows],
+    }
 
 
 def statistics(engine: Engine, runs: int = 10) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,7 +21,7 @@ from crawler import stories
 from crawler.items import ArticleItem
 from crawler.sources import Source
 from storage.db import writing
-from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure
+from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure, appeared
 from storage.models import Source as SourceRow
 
 logger = logging.getLogger(__name__)
@@ -454,7 +454,7 @@ class CrawlStore:
         dates = [story_date(item) for item, _, _ in keyed]
         by_key: dict[int, set[int]] = {}
         when: dict[int, datetime] = {}
-        when_column = func.coalesce(Article.published_at, Article.fetched_at)
+        when_column = appeared()
         for part in chunks(all_keys) if dates else ():
             rows = conn.execute(
                 select(StoryBand.key, StoryBand.article_id, when_column)

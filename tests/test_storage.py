@@ -257,3 +257,32 @@ def test_dev_corpus_variants_share_stories_through_the_store(tmp_path: Path) -> 
     truth = {p for p in pairs if label[p[0]] == label[p[1]]}
     assert len(predicted & truth) / len(predicted) >= 0.97
     assert len(predicted & truth) / len(truth) >= 0.93
+
+
+def test_search_and_stories_pages_are_the_newest_matches(db_url: str) -> None:
+    from storage.queries import DENSE_SEARCH, Filters, find_articles, find_stories
+
+    engine = open_database(db_url)
+    store = CrawlStore(engine, SOURCES, batch_size=500)
+    total = DENSE_SEARCH + 100
+    for n in range(total):
+        word = "phosphate" if n % 500 == 0 else "usine"
+        store.add_article(
+            item(
+                f"https://alpha.ma/n/{n}",
+                text=f"Une {word} numéro {n} au Maroc.",
+                published_at=WHEN + timedelta(hours=n),
+            )
+        )
+    store.flush()
+    common = find_articles(engine, Filters(search="usine"), limit=20)  # walks the newest
+    expected = [n for n in reversed(range(total)) if n % 500][:20]
+    assert [int(r["url"].rsplit("/", 1)[1]) for r in common] == expected
+    rare = find_articles(engine, Filters(search="phosphate"), limit=20)  # sorts the few matches
+    assert [int(r["url"].rsplit("/", 1)[1]) for r in rare] == [2000, 1500, 1000, 500, 0]
+    assert len(find_articles(engine, Filters(search="usine"))) == total - 5
+    stories_page = find_stories(engine, Filters(), limit=3)
+    assert [s["last_published_at"] for s in stories_page] == sorted(
+        (s["last_published_at"] for s in stories_page), reverse=True
+    )
+    assert stories_page[0]["url"] == f"https://alpha.ma/n/{total - 1}"
