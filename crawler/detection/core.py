@@ -127,16 +127,25 @@ class _Analysis:
         self.orig = fold_case_preserving(self.full)
         self.low = fold(self.full)
         self.starts = [s.start for s in self.sentences]
+        self.title_lead = {i for i, s in enumerate(self.sentences) if s.zone != "body"}
+        self._ctx: PartyContext | None = None
         masked = _mask(self.low, r.ignore)
         self.agreements = _Hits(self.starts)
         if r.agreement is not None:
             for m in r.agreement.finditer(masked):
                 self.agreements.add(m.start(), m.end(), r.agreement_types[int(m.lastgroup[1:])])
+        self.reference = _Hits(self.starts).add_all(r.reference, self.low)
+        if not (self.agreements.by_sentence or self.reference.by_sentence):
+            # Most news mentions no agreement at all: nothing else can make it positive.
+            none = _Hits(self.starts)
+            self.signing = self.cancel = self.dates = self.morocco = self.foreign = none
+            self.sectors = self.industry = self.negative = none
+            self.raw_amounts = []
+            return
         self.signing = _Hits(self.starts).add_all(r.signing, masked)
         self.cancel = _Hits(self.starts)
         for a, b, kind, _ in r.cancel.hits(self.low):
             self.cancel.add(a, b, kind)
-        self.reference = _Hits(self.starts).add_all(r.reference, self.low)
         self.dates = _Hits(self.starts).add_all(r.dates, self.low)
         self.morocco = _Hits(self.starts).add_all(r.morocco, self.low)
         self.foreign = _Hits(self.starts).add_all(r.foreign, self.low)
@@ -155,8 +164,6 @@ class _Analysis:
             for a, b, _, _ in hits:
                 self.morocco.add(a, b, None, 0.5)
         self.raw_amounts = find_amounts(self.low, r.language, r.amounts)
-        self.title_lead = {i for i, s in enumerate(self.sentences) if s.zone != "body"}
-        self._ctx: PartyContext | None = None
 
     # -- sentence-level evidence ------------------------------------------------
     def _is_event(self, i: int) -> bool:
