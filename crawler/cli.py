@@ -129,7 +129,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
         return 0
     from storage.queries import feed_health
 
-    health = feed_health(open_database(args.db), sources)
+    engine = open_database(args.db)
+    health = _with_next_poll(engine, feed_health(engine, sources))
     columns = (
         "source",
         "kind",
@@ -137,6 +138,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
         "last_success_at",
         "last_new_item_at",
         "consecutive_failures",
+        "next_poll",
         "url",
     )
     write_rows(health, args.format, columns)
@@ -147,7 +149,9 @@ def cmd_sources(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from storage.queries import statistics
 
-    stats = statistics(open_database(args.db))
+    engine = open_database(args.db)
+    stats = statistics(engine)
+    _with_next_poll(engine, stats["feeds"])
     if args.format != "table":
         write_rows([stats], args.format if args.format != "csv" else "json", ())
         return 0
@@ -174,6 +178,109 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if failing:
         print("\nfailing feeds:")
         write_rows(failing, "table", ("source", "consecutive_failures", "url", "last_error"))
+    print("\nfeeds:")
+    write_rows(stats["feeds"], "table", FEED_HEALTH_COLUMNS)
+    return 0
+
+
+# -- the service (scheduler.py) -----------------------------------------------------------
+
+FEED_HEALTH_COLUMNS = (
+    "source",
+    "kind",
+    "last_success_at",
+    "last_new_item_at",
+    "consecutive_failures",
+    "next_poll",
+    "url",
+)
+
+
+def _with_next_poll(engine: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Feed health rows with each source's next poll from the service's job store."""
+    from scheduler import next_polls
+
+    polls = next_polls(engine)
+    for row in rows:
+        row["next_poll"] = polls.get(row["source"], "not scheduled")
+    return rows
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from scheduler import ServiceError, ServiceOptions, serve, setup_logging
+
+    _settings_pairs(args.set)  # fail early on a malformed NAME=VALUE
+    sources_path = str(Path(args.sources or default_path()).resolve())
+    load_sources(sources_path)
+    if args.interval_scale <= 0:
+        raise UsageError("--interval-scale must be positive")
+    setup_logging(args.log_file, args.verbose)
+    options = ServiceOptions(
+        db_url=args.db or default_url(),
+        sources_path=sources_path,
+        settings=args.set,
+        workers=args.workers,
+        crawl_timeout=args.crawl_timeout,
+        grace=args.grace,
+        kill_grace=args.kill_grace,
+        interval_scale=args.interval_scale,
+        run_now=args.run_now,
+    )
+    try:
+        return serve(options)
+    except ServiceError as exc:
+        print(f"veille: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from scheduler import scheduled_jobs
+    from storage.queries import iso, statistics
+
+    engine = open_database(args.db)
+    stats = statistics(engine, runs=args.runs)
+    jobs = sorted(
+        scheduled_jobs(engine).items(),
+        key=lambda kv: (kv[1]["next_poll_at"] is None, kv[1]["next_poll_at"] or 0),
+    )
+    schedule = [
+        {
+            "source": name,
+            "next_poll_at": iso(job["next_poll_at"] and job["next_poll_at"].replace(microsecond=0))
+            or "paused",
+            "every": job["schedule"] or f"{round(job['interval'] or 0)}s",
+            "why": job["reason"],
+        }
+        for name, job in jobs
+    ]
+    runs = [
+        {
+            "id": r["id"],
+            "started_at": r["started_at"],
+            "finished_at": r["finished_at"],
+            "status": r["status"],
+            "sources": ",".join(r["sources"] or []),
+            "new": sum(c.get("new", 0) for c in r["counts"].values()),
+            "agreements": sum(c.get("agreements", 0) for c in r["counts"].values()),
+            "errors": len(r["errors"] or []),
+        }
+        for r in stats["runs"]
+    ]
+    if args.format != "table":
+        status = {"next_polls": schedule, "last_runs": runs, "last_24h": stats["last_24h"]}
+        write_rows([status], args.format, ())
+        return 0
+    print(f"database: {safe_url(args.db or default_url())}")
+    print(
+        f"last 24 h: {stats['last_24h']['articles']} articles, "
+        f"{stats['last_24h']['agreements']} agreements"
+    )
+    print("\nnext polls:" if schedule else "\nnext polls: none (has `veille serve` run here?)")
+    if schedule:
+        write_rows(schedule, "table", ("source", "next_poll_at", "every", "why"))
+    print("\nlast runs:")
+    columns = ("id", "started_at", "finished_at", "status", "sources", "new", "agreements")
+    write_rows(runs, "table", (*columns, "errors"))
     return 0
 
 
@@ -301,6 +408,50 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--format", choices=FORMATS, default="table")
     stats.set_defaults(func=cmd_stats)
 
+    serve = sub.add_parser("serve", parents=[common], help="the scheduled service, until SIGTERM")
+    serve.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Scrapy setting passed to every crawl (e.g. DOWNLOAD_DELAY=2)",
+    )
+    serve.add_argument("--log-file", metavar="FILE", help="also log to this file")
+    serve.add_argument(
+        "--workers", type=int, default=2, metavar="N", help="crawls at once (default 2)"
+    )
+    serve.add_argument(
+        "--crawl-timeout",
+        type=float,
+        default=1800,
+        metavar="S",
+        help="time limit of one crawl, seconds (default 1800)",
+    )
+    serve.add_argument(
+        "--grace",
+        type=float,
+        default=60,
+        metavar="S",
+        help="on SIGTERM, how long running crawls may finish before being stopped (default 60)",
+    )
+    serve.add_argument(
+        "--kill-grace",
+        type=float,
+        default=30,
+        metavar="S",
+        help="how long a stopped crawl may take before SIGKILL (default 30)",
+    )
+    serve.add_argument("--run-now", action="store_true", help="poll every source once at start")
+    serve.add_argument(  # for tests and benchmarks: every interval times this factor
+        "--interval-scale", type=float, default=1.0, help=argparse.SUPPRESS
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    status = sub.add_parser("status", parents=[common], help="next polls, last runs, last 24 h")
+    status.add_argument("--runs", type=int, default=10, metavar="N", help="last runs to show")
+    status.add_argument("--format", choices=("table", "json"), default="table")
+    status.set_defaults(func=cmd_status)
+
     extract = sub.add_parser("extract", parents=[common], help="what veille makes of one page")
     extract.add_argument("target", metavar="FILE|URL")
     extract.add_argument("--url", help="the address of a saved FILE")
@@ -328,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, default in (("db", None), ("sources", None), ("verbose", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
-    if args.func not in (cmd_crawl, cmd_extract):  # Scrapy sets up logging for those
+    if args.func not in (cmd_crawl, cmd_extract, cmd_serve):  # they set up their own logging
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else logging.WARNING,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
