@@ -14,7 +14,6 @@ from typing import Any
 
 from crawler.output import FORMATS, write_rows
 from crawler.sources import SourcesError, default_path, load_sources, select
-from spiders.page import FetchError
 from storage.db import default_url, open_database, safe_url
 
 RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
@@ -304,10 +303,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
     target = args.target
     if re.match(r"^https?://", target):
-        from spiders.page import fetch_page
+        from spiders.page import FetchError, fetch_page  # Scrapy only when a URL is fetched
 
         overrides = {"LOG_LEVEL": "DEBUG" if args.verbose else "ERROR", **_settings_pairs(args.set)}
-        url, body, content_type = fetch_page(target, overrides)
+        try:
+            url, body, content_type = fetch_page(target, overrides)
+        except FetchError as exc:
+            raise UsageError(str(exc)) from exc
     else:
         path = Path(target)
         body, content_type = read_page(path), None
@@ -486,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     try:
         return args.func(args)
-    except (SourcesError, UsageError, FetchError) as exc:
+    except (SourcesError, UsageError) as exc:
         print(f"veille: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
