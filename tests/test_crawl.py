@@ -204,3 +204,25 @@ def test_bad_sources_file_is_a_clear_error(tmp_path: Path, bad: str) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("veille: ")
     assert "Traceback" not in result.stderr
+
+
+def test_http_proxy_from_the_environment_is_used(server: FixtureServer, tmp_path: Path) -> None:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        '[[source]]\nname = "mwn"\nfeeds = ["http://outlet.invalid/moroccoworldnews/feed/atom"]\n',
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'v.sqlite3'}"
+    result = veille(
+        "crawl",
+        "--db",
+        db,
+        "--sources",
+        str(sources),
+        *FAST,
+        env={"http_proxy": server.base, "NO_PROXY": "127.0.0.1"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    # the proxy (our server) was asked for the outlet's absolute URLs: no DNS lookup of its own
+    assert "http://outlet.invalid/moroccoworldnews/feed/atom" in [h.path for h in server.hits]
+    assert len(query(db)) == 1
