@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from crawler import stories
 from crawler.items import ArticleItem
@@ -310,18 +310,17 @@ class CrawlStore:
         if not len(batch):
             return []
         try:
-            with writing(self.engine) as conn:
-                stored = self._write_articles(conn, batch.articles)
-                waiting = self._write_aliases(conn, batch.aliases)
-                self._write_failures(conn, batch.failures, [i.request_url for i in batch.articles])
-                self._write_feeds(conn, batch.feed_updates)
+            stored, waiting = self._write(batch)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                return self._lost(batch, exc)
+            logger.warning("database connection lost; writing the batch again")
+            try:
+                stored, waiting = self._write(batch)
+            except SQLAlchemyError as again:
+                return self._lost(batch, again)
         except SQLAlchemyError as exc:
-            # Nothing of the batch is marked as read, so the next crawl fetches it again.
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            message = f"could not store {len(batch.articles)} article(s): {reason}"
-            logger.error(message)
-            self.write_errors.append(message)
-            return []
+            return self._lost(batch, exc)
         for url, target in waiting.items():  # their article is not stored yet: next time
             self._batch.aliases.setdefault(url, target)
         new = {id(item) for item, _ in stored}
@@ -330,6 +329,24 @@ class CrawlStore:
             if id(item) in new and item.verdict.get("is_agreement"):
                 self.count(item.source, "agreements")
         return stored
+
+    def _write(self, batch: _Batch) -> tuple[list[tuple[ArticleItem, int]], dict[str, str]]:
+        """One transaction: articles, aliases, failures, then feed state."""
+        with writing(self.engine) as conn:
+            stored = self._write_articles(conn, batch.articles)
+            waiting = self._write_aliases(conn, batch.aliases)
+            self._write_failures(conn, batch.failures, [i.request_url for i in batch.articles])
+            self._write_feeds(conn, batch.feed_updates)
+        return stored, waiting
+
+    def _lost(self, batch: _Batch, exc: SQLAlchemyError) -> list:
+        """Record a batch that could not be written. Nothing of it is marked as read (feeds
+        keep their old validators), so the next crawl fetches it again."""
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        message = f"could not store {len(batch.articles)} article(s): {reason}"
+        logger.error(message)
+        self.write_errors.append(message)
+        return []
 
     def _write_articles(self, conn: Connection, items: list[ArticleItem]) -> list:
         if not items:

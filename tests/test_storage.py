@@ -286,3 +286,25 @@ def test_search_and_stories_pages_are_the_newest_matches(db_url: str) -> None:
         (s["last_published_at"] for s in stories_page), reverse=True
     )
     assert stories_page[0]["url"] == f"https://alpha.ma/n/{total - 1}"
+
+
+def test_a_lost_postgresql_connection_is_retried(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no connection to lose")
+    import psycopg
+
+    from tests.conftest import PG_DSN
+
+    engine = open_database(db_url)
+    store = CrawlStore(engine, SOURCES)
+    store.add_article(item("https://alpha.ma/before"))
+    store.flush()
+    with engine.connect() as conn:  # the pool's one live connection, as the next flush gets it
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with psycopg.connect(PG_DSN, autocommit=True) as admin:
+        killed = admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).scalar()
+    assert killed
+    store.add_article(item("https://alpha.ma/after", text=OTHER))
+    store.flush()
+    assert store.write_errors == []
+    assert count(engine, Article) == 2
