@@ -302,7 +302,7 @@ def test_a_lost_postgresql_connection_is_retried(db_url: str) -> None:
     with engine.connect() as conn:  # the pool's one live connection, as the next flush gets it
         pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
     with psycopg.connect(PG_DSN, autocommit=True) as admin:
-        killed = admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).scalar()
+        killed = admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
     assert killed
     store.add_article(item("https://alpha.ma/after", text=OTHER))
     store.flush()
