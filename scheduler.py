@@ -663,6 +663,7 @@ class Service:
     def _running_elsewhere(self, name: str) -> tuple[int, int] | None:
         """A live crawl of `name` by another process (a manual `veille crawl`, say)."""
         from storage.models import CrawlRun
+        from storage.runs import pid_alive
 
         since = datetime.now(UTC) - timedelta(seconds=self.options.crawl_timeout * 2)
         with self.engine.connect() as conn:
@@ -673,39 +674,18 @@ class Service:
             ).all()
         local = self.engine.dialect.name == "sqlite"
         for run_id, pid, sources in rows:
-            if name in (sources or []) and (not local or _alive(pid)):
+            if name in (sources or []) and (not local or pid_alive(pid)):
                 return run_id, pid
         return None
 
     def recover_orphans(self) -> None:
         """Runs left 'running' by a crawl that is gone (power cut, kill -9 of the service)."""
-        from storage.db import writing
-        from storage.models import CrawlRun
+        from storage.runs import recover_orphans
 
-        runs = CrawlRun.__table__
-        old = datetime.now(UTC) - timedelta(
-            seconds=self.options.crawl_timeout + self.options.kill_grace + 60
-        )
-        local = self.engine.dialect.name == "sqlite"  # its pids are this machine's
-        with writing(self.engine) as conn:
-            rows = conn.execute(
-                select(runs.c.id, runs.c.pid, runs.c.started_at, runs.c.errors).where(
-                    runs.c.status == "running"
-                )
-            ).all()
-            for run_id, pid, started_at, errors in rows:
-                if (local and not _alive(pid)) or started_at < old:
-                    why = "the crawl process was gone when the service started"
-                    conn.execute(
-                        update(runs)
-                        .where(runs.c.id == run_id)
-                        .values(
-                            status="failed",
-                            finished_at=datetime.now(UTC),
-                            errors=[*(errors or []), why],
-                        )
-                    )
-                    log.warning("crawl #%s (pid %s) marked failed: %s", run_id, pid, why)
+        stale = timedelta(seconds=self.options.crawl_timeout + self.options.kill_grace + 60)
+        why = "the crawl process was gone when the service started"
+        for run_id, pid in recover_orphans(self.engine, stale, why):
+            log.warning("crawl #%s (pid %s) marked failed: %s", run_id, pid, why)
 
 
 def _scheduler_class() -> type:
@@ -736,18 +716,6 @@ class _StillRunning(logging.Filter):
             )
             record.levelno, record.levelname = logging.INFO, "INFO"
         return True
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _when(moment: datetime | None) -> str:

@@ -8,10 +8,10 @@ pages give an ``Extracted`` with empty text.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import html as lxml_html
 from lxml.etree import ParserError, XPath
-from w3lib.encoding import html_to_unicode, resolve_encoding
+from w3lib.encoding import html_to_unicode, read_bom, resolve_encoding, to_unicode
 
 from crawler.dates import parse_date, search_date
 from crawler.urls import canonicalize
@@ -37,11 +37,20 @@ MAX_ELEMENTS = 60_000  # above this the page is cut (at the same proportion) and
 FAST_ABOVE_ELEMENTS = 15_000  # above this trafilatura runs without its fallback extractors
 # Bytes sampled for charset detection.
 DETECT_SAMPLE_BYTES = 65_536
+# A declared UTF-8 is not believed when more than this share of the non-ASCII characters
+# it gives are U+FFFD (a stray bad byte in a UTF-8 page is not enough).
+MAX_BAD_UTF8_SHARE = 0.3
+# A "page" whose first characters hold more than this share of control characters or
+# U+FFFD is binary content (an image or archive served as text/html), not HTML.
+MAX_BINARY_SHARE = 0.05
+BINARY_SAMPLE_CHARS = 4096
 
-# trafilatura: precision over recall, no comments/tables/links/images; "fast" off so its
-# fallback extractors can rescue pages where the main heuristics find little.
+# trafilatura: precision over recall, no comments/tables/links/images. Its main extractor
+# runs alone ("fast"); the fallback extractors (readability, jusText) cost as much again on
+# every page, so they only run where the main one found less than RESCUE_BELOW_CHARS.
+RESCUE_BELOW_CHARS = 400
 TRAFILATURA_OPTIONS: dict[str, Any] = {
-    "fast": False,
+    "fast": True,
     "favor_precision": True,
     "include_comments": False,
     "include_tables": False,
@@ -79,14 +88,22 @@ def _detect_encoding(body: bytes) -> str | None:
         enc = resolve_encoding(match.group(1))
         if enc:
             return enc
-    try:
-        # most undeclared pages are UTF-8; an incomplete last character is fine (final=False)
-        import codecs
+    return _guess_encoding(sample)
 
+
+def _is_utf8(sample: bytes) -> bool:
+    """Strictly valid UTF-8 (an incomplete last character is fine: samples are cut)."""
+    try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-        return "utf-8"
     except UnicodeDecodeError:
-        pass
+        return False
+    return True
+
+
+def _guess_encoding(sample: bytes) -> str:
+    """The encoding of bytes whatever they declare: UTF-8, else charset_normalizer, else cp1252."""
+    if _is_utf8(sample):  # most undeclared pages are UTF-8
+        return "utf-8"
     try:
         from charset_normalizer import from_bytes
 
@@ -98,12 +115,37 @@ def _detect_encoding(body: bytes) -> str | None:
     return "cp1252"
 
 
+def _declaration_is_wrong(body: bytes, encoding: str, text: str) -> bool:
+    """Whether declared bytes cannot be in the declared encoding: "UTF-8" that is mostly
+    invalid UTF-8, or a legacy charset on bytes that are valid, non-ASCII UTF-8."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    if name.startswith(("utf-16", "utf-32")):
+        return False
+    if name == "utf-8":
+        head = text[:DETECT_SAMPLE_BYTES]
+        bad = head.count("\ufffd")
+        return bad > 0 and bad > MAX_BAD_UTF8_SHARE * sum(1 for c in head if ord(c) > 127)
+    sample = body[:DETECT_SAMPLE_BYTES]
+    return not sample.isascii() and _is_utf8(sample)
+
+
+def _looks_binary(text: str) -> bool:
+    """Whether decoded "HTML" is really binary content (control characters, U+FFFD)."""
+    sample = text[:BINARY_SAMPLE_CHARS]
+    bad = sum(1 for c in sample if c == "\ufffd" or (c < " " and c not in "\t\n\r\f"))
+    return bad > MAX_BINARY_SHARE * len(sample)
+
+
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """Bytes to str.
 
     Order (w3lib.encoding.html_to_unicode, i.e. the WHATWG order): a BOM, then the charset of
     the HTTP Content-Type header, then <meta charset> / <meta http-equiv>, then detection
     (a meta declaration beyond the first 4 KB, strict UTF-8, charset_normalizer, cp1252).
+    A declaration the bytes contradict (see _declaration_is_wrong) gives way to detection.
     Undecodable bytes become U+FFFD. Never raises.
     """
     if isinstance(body, str):
@@ -113,9 +155,12 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     try:
         if isinstance(content_type, bytes):
             content_type = content_type.decode("latin-1")
-        _enc, text = html_to_unicode(
-            content_type or None, bytes(body), auto_detect_fun=_detect_encoding
-        )
+        body = bytes(body)
+        enc, text = html_to_unicode(content_type or None, body, auto_detect_fun=_detect_encoding)
+        if read_bom(body)[0] is None and _declaration_is_wrong(body, enc, text):
+            guessed = _guess_encoding(body[:DETECT_SAMPLE_BYTES])
+            LOGGER.debug("declared %s but the bytes say %s", enc, guessed)
+            text = to_unicode(body, guessed)
         return text
     except Exception:
         LOGGER.debug("decode_html fell back to utf-8 with replacement", exc_info=True)
@@ -131,6 +176,10 @@ _ARABIC_RANGES = (
     (0xFB50, 0xFDFF),
     (0xFE70, 0xFEFF),
 )
+_ARABIC_LETTER = re.compile(
+    "[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _ARABIC_RANGES) + "]"
+)
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _FR_STOPWORDS = frozenset(
     [
         "le",
@@ -243,21 +292,11 @@ _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
 LANG_SAMPLE_CHARS = 6000
 
 
-def _is_arabic(ch: str) -> bool:
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in _ARABIC_RANGES)
-
-
 def _language_scores(text: str) -> tuple[str | None, bool]:
     """(language, strong): the cheap detector's guess and whether the evidence is strong."""
     sample = text[:LANG_SAMPLE_CHARS]
-    arabic = latin = 0
-    for ch in sample:
-        if ch.isalpha():
-            if _is_arabic(ch):
-                arabic += 1
-            elif ch.isascii() or "LATIN" in unicodedata.name(ch, ""):
-                latin += 1
+    arabic = sum(1 for c in _ARABIC_LETTER.findall(sample) if c.isalpha())
+    latin = len(_LATIN_LETTER.findall(sample))
     letters = arabic + latin
     if letters and arabic >= 10 and arabic / letters >= 0.4:
         return "ar", arabic >= 60 and arabic / letters >= 0.6
@@ -746,16 +785,23 @@ def _date_from_text(tree, h1, languages: list[str] | None) -> datetime | None:
 # --------------------------------------------------------------------------- main text
 
 
-def _main_text(tree, url: str, title: str | None, fast: bool = False) -> str:
+def _trafilatura_text(tree, url: str, fast: bool) -> str:
     import trafilatura
 
-    options = dict(TRAFILATURA_OPTIONS, fast=True) if fast else TRAFILATURA_OPTIONS
     try:
-        doc = trafilatura.bare_extraction(tree, url=url or None, **options)
+        doc = trafilatura.bare_extraction(
+            tree, url=url or None, **dict(TRAFILATURA_OPTIONS, fast=fast)
+        )
     except Exception:  # trafilatura must not break the crawl
         LOGGER.debug("trafilatura failed on %s", url, exc_info=True)
         return ""
-    raw = getattr(doc, "text", None) if doc is not None else None
+    return (getattr(doc, "text", None) if doc is not None else None) or ""
+
+
+def _main_text(tree, url: str, title: str | None, fast: bool = False) -> str:
+    raw = _trafilatura_text(tree, url, fast=True)
+    if len(raw) < RESCUE_BELOW_CHARS and not fast:
+        raw = max(raw, _trafilatura_text(tree, url, fast=False), key=len)
     if not raw:
         return ""
     lines: list[str] = []
@@ -810,6 +856,9 @@ def extract(
         if not isinstance(html, str):
             return fallback
         url = url if isinstance(url, str) else ""
+        if _looks_binary(html):
+            LOGGER.info("binary content, not HTML: %s", url)
+            return fallback
         html = _sanitize(html)
         tree = _parse(html)
         if tree is None:

@@ -76,9 +76,13 @@ def write_csv(rows: Sequence[dict[str, Any]], out: TextIO) -> None:
 
 
 def write_rows(
-    rows: Sequence[dict[str, Any]], fmt: str, table_columns: Sequence[str], out: TextIO = sys.stdout
+    rows: Sequence[dict[str, Any]],
+    fmt: str,
+    table_columns: Sequence[str],
+    out: TextIO | None = None,
 ) -> None:
-    """Rows in one of FORMATS."""
+    """Rows in one of FORMATS, to `out` (default: the current standard output)."""
+    out = out or sys.stdout
     if fmt == "json":
         json.dump(list(rows), out, ensure_ascii=False, indent=2)
         out.write("\n")

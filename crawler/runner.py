@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
-from sqlalchemy import Engine, update
 
 from spiders.base import open_store
 from spiders.feeds import FeedsSpider
 from spiders.sitemaps import SitemapsSpider
-from storage.db import writing
-from storage.models import CrawlRun
+from storage.runs import finish_run, start_run
 
 OFFLINE_ERRORS = (
     "DNSLookupError",
@@ -67,38 +63,6 @@ def crawl_settings(
     for key, value in overrides.items():
         settings.set(key, value, priority="cmdline")
     return settings
-
-
-def start_run(engine: Engine, names: list[str]) -> int:
-    """Record a crawl as running."""
-    with writing(engine) as conn:
-        return conn.execute(
-            CrawlRun.__table__.insert()
-            .values(
-                started_at=datetime.now(UTC),
-                status="running",
-                sources=names,
-                counts={},
-                errors=[],
-                pid=os.getpid(),
-            )
-            .returning(CrawlRun.__table__.c.id)
-        ).scalar_one()
-
-
-def finish_run(engine: Engine, run_id: int, status: str, counts: dict, errors: list[str]) -> None:
-    """Record how a crawl ended."""
-    with writing(engine) as conn:
-        conn.execute(
-            update(CrawlRun.__table__)
-            .where(CrawlRun.__table__.c.id == run_id)
-            .values(
-                finished_at=datetime.now(UTC),
-                status=status,
-                counts={k: dict(v) for k, v in counts.items()},
-                errors=errors[:200],
-            )
-        )
 
 
 def run_crawl(settings: Settings) -> CrawlReport:

@@ -17,6 +17,10 @@ ROBOTSTXT_OBEY = True
 ROBOTSTXT_USER_AGENT = "veille"
 
 CONCURRENT_REQUESTS = 16
+# Scrapy starts this many asyncio tasks for *every* callback result, however few outputs it
+# has; the pipelines are synchronous, so 100 (the default) only costs time (10,000 robots-
+# refused items of one feed took 2.4x as long).
+CONCURRENT_ITEMS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0.5
 AUTOTHROTTLE_ENABLED = True

@@ -14,12 +14,13 @@ from typing import Any, ClassVar
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import Settings
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
+from crawler.extract import decode_html
 from crawler.items import ArticleItem
 from crawler.sources import load_sources, select
 from crawler.throttle import retry_after_seconds
@@ -36,6 +37,18 @@ HTML_TYPES = (b"text/html", b"application/xhtml")
 
 class ListingError(ValueError):
     """A feed or sitemap body that yields nothing usable."""
+
+
+ROOT_ELEMENT = re.compile(rb"<[A-Za-z_]")
+
+
+def refuse_entities(body: bytes) -> None:
+    """Raise ListingError if the XML prolog declares entities: no feed or sitemap needs them,
+    and they are how 'billion laughs' expansion bombs work."""
+    flat = body.replace(b"\0", b"") if b"\0" in body[:64] else body  # UTF-16/32 documents
+    found = ROOT_ELEMENT.search(flat)
+    if b"<!ENTITY" in flat[: found.start() if found else len(flat)].upper():
+        raise ListingError("refused: the document declares XML entities (entity expansion)")
 
 
 @dataclass(frozen=True)
@@ -92,7 +105,14 @@ def open_store(settings: Settings) -> CrawlStore:
 def describe(failure: Failure) -> str:
     """A one-line reason for a failed request."""
     exc = failure.value
+    if isinstance(exc, DownloadCancelledError) and not str(exc):
+        return f"{type(exc).__name__}: body larger than DOWNLOAD_MAXSIZE"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def listed_url(request: Request) -> str:
+    """The URL as the listing gave it, before any redirect: the one to remember."""
+    return request.meta.get("redirect_urls", [request.url])[0]
 
 
 class ListingSpider(Spider):
@@ -258,9 +278,9 @@ class ListingSpider(Spider):
             yield ArticleItem(
                 source=meta["source"],
                 feed_id=meta["settles"],
-                request_url=response.request.url,
+                request_url=listed_url(response.request),
                 response_url=response.url,
-                html=response.text,
+                html=decode_html(response.body, content_type.decode("latin-1") or None),
                 fetched_at=datetime.now(UTC),
                 feed_title=entry.title,
                 feed_date=entry.published,
@@ -271,17 +291,26 @@ class ListingSpider(Spider):
         self._article_error(response.request, response.status, reason, gone=gone)
 
     def article_failed(self, failure: Failure) -> None:
-        gone = isinstance(failure.value, IgnoreRequest)  # robots.txt said no
-        self._article_error(failure.request, None, describe(failure), gone=gone)
+        # robots.txt said no, a decompression bomb, or over the size cap: same answer next time
+        gone = isinstance(failure.value, IgnoreRequest | DownloadCancelledError)
+        # a page robots.txt forbids is the site's choice, not an error of the crawl
+        polite = isinstance(failure.value, IgnoreRequest) and "robots.txt" in str(failure.value)
+        self._article_error(failure.request, None, describe(failure), gone=gone, polite=polite)
 
     def _article_error(
-        self, request: Request, status: int | None, reason: str, *, gone: bool
+        self, request: Request, status: int | None, reason: str, *, gone: bool, polite: bool = False
     ) -> None:
         meta = request.meta
         entry: Entry = meta["entry"]
-        self._error(meta["source"], f"{request.url}: {reason}")
+        url = listed_url(request)
+        shown = url if url == request.url else f"{url} (redirected to {request.url})"
+        if polite:
+            logger.info("%s: %s: %s", meta["source"], shown, reason)
+            self.store.count(meta["source"], "skipped")
+        else:
+            self._error(meta["source"], f"{shown}: {reason}")
         self.store.article_failed(
-            request.url,
+            url,
             meta["source"],
             meta["feed_id"],
             status,
@@ -326,8 +355,19 @@ class ListingSpider(Spider):
         self._settle(item.feed_id)
 
     def _request_dropped(self, request: Request, **_: Any) -> None:
-        if "settles" in request.meta:
+        """A request the scheduler refused as already asked in this crawl (fingerprints are
+        of canonical URLs): a redirect to an article being fetched under another address, whose
+        listed URL is then an alias of it, or a redirect loop."""
+        target = canonicalize(request.url)
+        looped = target in {canonicalize(u) for u in request.meta.get("redirect_urls", [])}
+        reason = "redirected to a URL already requested in this crawl (redirect loop?)"
+        if "entry" in request.meta and not looped:
+            self.store.add_alias(canonicalize(listed_url(request)), target)
             self._settle(request.meta["settles"])
+        elif "entry" in request.meta:
+            self._article_error(request, None, reason, gone=False)
+        elif "feed" in request.meta:
+            self._listing_error(request.meta["feed"], request.meta["child"], None, reason)
 
     def _error(self, source: str, message: str) -> None:
         logger.warning("%s: %s", source, message)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import feedparser
 from scrapy.http import Response
 
-from spiders.base import Entry, Listing, ListingError, ListingSpider
+from spiders.base import Entry, Listing, ListingError, ListingSpider, refuse_entities
 from storage.store import FeedState
 
 logger = logging.getLogger(__name__)
@@ -55,10 +55,14 @@ def poll_hint(feed: feedparser.FeedParserDict) -> int | None:
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Listing:
     """Entries of a feed body; a malformed but readable feed is used with a warning."""
+    refuse_entities(body)
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
+    try:
+        parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
+    except Exception as exc:  # feedparser's loose parser has crashes of its own (&#xFFFFFF;)
+        raise ListingError(f"not a readable feed ({type(exc).__name__}: {exc})") from exc
     if parsed.bozo and not parsed.entries:
         raise ListingError(f"not a readable feed ({parsed.bozo_exception})")
     if parsed.bozo:
@@ -68,7 +72,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Listin
         link = entry_link(item)
         if link:
             entries.append(Entry(link, item.get("title") or None, entry_date(item)))
-    if not entries and not parsed.version:
+    if not entries and not parsed.get("version"):
         raise ListingError("not an RSS or Atom feed")
     return Listing(entries, poll_hint=poll_hint(parsed.feed))
 

@@ -9,7 +9,7 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 
 from crawler.dates import parse_date
-from spiders.base import Entry, Listing, ListingError, ListingSpider
+from spiders.base import Entry, Listing, ListingError, ListingSpider, refuse_entities
 from storage.store import FeedState
 
 PARSER = etree.XMLParser(
@@ -18,7 +18,8 @@ PARSER = etree.XMLParser(
 
 
 def _local(tag: object) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    """Local name of a tag: '{ns}name', or 'prefix:name' as recovered from broken markup."""
+    return tag.rpartition("}")[2].rpartition(":")[2] if isinstance(tag, str) else ""
 
 
 def _child_text(node: etree._Element, *path: str) -> str | None:
@@ -34,6 +35,7 @@ def _child_text(node: etree._Element, *path: str) -> str | None:
 
 def parse_sitemap(body: bytes, max_age: timedelta, now: datetime | None = None) -> Listing:
     """Recent article entries of a (news) sitemap, and child sitemaps of a sitemap index."""
+    refuse_entities(body)
     try:
         root = etree.fromstring(body, PARSER)
     except etree.XMLSyntaxError as exc:

@@ -89,9 +89,10 @@ def _search_clause(conn: Connection, user_text: str, limit: int | None) -> Any:
     if limit is not None:
         capped = select(func.count()).select_from(matches.limit(DENSE_SEARCH).subquery())
         if conn.scalar(capped) >= DENSE_SEARCH:
-            # A common word: walking the newest articles and probing the index for each finds
-            # the first page at once, where sorting every match by date would not.
-            return exists(matches.where(FTS.c.rowid == Article.id))
+            # Many matches: walk the newest articles (ix_articles_when) and keep those in the
+            # match list, which fills a page at once; `id + 0` keeps SQLite from looking every
+            # match up by id and sorting them all instead. A few matches are simply sorted.
+            return (Article.id + 0).in_(matches)
     return Article.id.in_(matches)
 
 

@@ -519,26 +519,34 @@ class CrawlStore:
         if succeeded:
             for part in chunks(succeeded):
                 conn.execute(UrlFailure.__table__.delete().where(UrlFailure.url.in_(part)))
-        for row in {f["url"]: f for f in failures}.values():
-            statement = _insert(conn, UrlFailure.__table__).values(row)
-            conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["url"],
-                    set_={
-                        "status": statement.excluded.status,
-                        "error": statement.excluded.error,
-                        "gone": statement.excluded.gone,
-                        "last_attempt_at": statement.excluded.last_attempt_at,
-                        "attempts": UrlFailure.__table__.c.attempts + 1,
-                    },
-                )
-            )
+        rows = list({f["url"]: f for f in failures}.values())
+        if not rows:
+            return
+        statement = _insert(conn, UrlFailure.__table__)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["url"],
+                set_={
+                    "status": statement.excluded.status,
+                    "error": statement.excluded.error,
+                    "gone": statement.excluded.gone,
+                    "last_attempt_at": statement.excluded.last_attempt_at,
+                    "attempts": UrlFailure.__table__.c.attempts + 1,
+                },
+            ),
+            rows,
+        )
 
     def _write_feeds(self, conn: Connection, updates: list[dict]) -> None:
         table = Feed.__table__
         for values in updates:
             values = dict(values)
             feed_id = values.pop("id")
+            if self.write_errors:
+                # A batch of this run was lost: its feed may be this one. Without validators
+                # the next crawl reads the feed again and fetches what was lost.
+                for key in ("etag", "last_modified", "body_hash"):
+                    values.pop(key, None)
             if values.pop("failed", False):
                 values["consecutive_failures"] = table.c.consecutive_failures + 1
             conn.execute(update(table).where(table.c.id == feed_id).values(**values))

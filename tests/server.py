@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -19,6 +20,12 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     conditional: bool = True  # answer 304 to a matching If-None-Match / If-Modified-Since
     last_modified: str = "Mon, 03 Nov 2025 10:00:00 GMT"
+    delay: float = 0.0  # seconds to wait before answering (slow sites, timeouts)
+    fail_first: int = 0  # answer the first N requests with fail_status, then normally
+    fail_status: int = 503
+    fail_headers: dict[str, str] = field(default_factory=dict)  # e.g. Retry-After
+    send_length: bool = True  # False: no Content-Length, the body ends when the socket closes
+    served: int = 0  # requests answered so far
 
     @property
     def etag(self) -> str:
@@ -33,12 +40,17 @@ class Hit:
     path: str
     headers: dict[str, str]
     status: int
+    at: float = 0.0  # time.monotonic() when the request arrived
 
 
 class FixtureServer:
-    """Serves `routes` (path without trailing slash -> Route) on a free loopback port."""
+    """Serves `routes` (path without trailing slash -> Route) on a free loopback port.
 
-    def __init__(self) -> None:
+    `host` may be another loopback address (127.0.0.2...): Scrapy gives each host its own
+    download slot, so a test can slow one "site" down without slowing the others.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.hits: list[Hit] = []
         self._lock = threading.Lock()
@@ -53,9 +65,9 @@ class FixtureServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.base = f"http://{host}:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def start(self) -> FixtureServer:
@@ -86,9 +98,18 @@ class FixtureServer:
             route = self.routes.get(self.key(handler.path)) or self.routes.get(
                 self.key(urlsplit(handler.path).path)
             )
+        arrived = time.monotonic()
         headers = {k.lower(): v for k, v in handler.headers.items()}
         if route is None:
             route = Route(b"<html><body>not found</body></html>", status=404, conditional=False)
+        with self._lock:
+            route.served += 1
+            failing = route.served <= route.fail_first
+        if failing:
+            self.hits.append(Hit("GET", handler.path, headers, route.fail_status, arrived))
+            time.sleep(route.delay)
+            self._send(handler, route.fail_status, b"failing", list(route.fail_headers.items()))
+            return
         status, body = route.status, route.body
         fresh = (
             route.conditional
@@ -103,14 +124,33 @@ class FixtureServer:
         )
         if fresh:
             status, body = 304, b""
-        self.hits.append(Hit("GET", handler.path, headers, status))
-        handler.send_response(status)
-        handler.send_header("Content-Type", route.content_type)
-        handler.send_header("Content-Length", str(len(body)))
-        if route.conditional:
-            handler.send_header("ETag", route.etag)
-            handler.send_header("Last-Modified", route.last_modified)
-        for name, value in route.headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(body)
+        self.hits.append(Hit("GET", handler.path, headers, status, arrived))
+        extra = [("ETag", route.etag), ("Last-Modified", route.last_modified)]
+        extra = (extra if route.conditional else []) + list(route.headers.items())
+        time.sleep(route.delay)
+        self._send(handler, status, body, extra, route.content_type, route.send_length)
+
+    @staticmethod
+    def _send(
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        headers: list[tuple[str, str]],
+        content_type: str = "text/plain",
+        send_length: bool = True,
+    ) -> None:
+        """Write one answer; a client that hung up (timeout, size cap) is not an error."""
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", content_type)
+            if send_length:
+                handler.send_header("Content-Length", str(len(body)))
+            else:
+                handler.send_header("Connection", "close")
+                handler.close_connection = True
+            for name, value in headers:
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True

@@ -308,3 +308,30 @@ def test_a_lost_postgresql_connection_is_retried(db_url: str) -> None:
     store.flush()
     assert store.write_errors == []
     assert count(engine, Article) == 2
+
+
+def test_a_new_crawl_closes_the_runs_of_dead_crawls(tmp_path: Path) -> None:
+    import subprocess
+
+    from storage.models import CrawlRun
+    from storage.runs import finish_run, start_run
+
+    engine = open_database(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with engine.begin() as conn:
+        conn.execute(
+            CrawlRun.__table__.insert().values(
+                started_at=WHEN,
+                status="running",
+                sources=["alpha"],
+                counts={},
+                errors=[],
+                pid=dead.pid,
+            )
+        )
+    run_id = start_run(engine, ["alpha"])
+    finish_run(engine, run_id, "ok", {}, [])
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(select(CrawlRun.id, CrawlRun.status)).all())
+    assert statuses == {1: "failed", run_id: "ok"}
