@@ -12,6 +12,7 @@ http(s) URL is returned stripped and otherwise unchanged.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -135,8 +136,9 @@ def _is_http_url(url: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=32_768)
 def canonicalize(url: str) -> str:
-    """Canonical form of an article URL.
+    """Canonical form of an article URL (memoised: a crawl asks for each URL several times).
 
     Lowercase scheme and host, no default port, no fragment, tracking parameters removed,
     remaining query parameters sorted, AMP forms resolved (trailing ``/amp`` segment,
