@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,12 @@ from sqlalchemy.orm import sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "veille_writes"
+
+
+def chunks(items: list, size: int = 500) -> Iterable[list]:
+    """Slices of at most `size` items: keeps IN lists under the drivers' parameter limits."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def default_url() -> str:

@@ -23,8 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from storage.db import chunks
 from storage.models import Article, CrawlRun, Feed, Source, appeared
-from storage.store import chunks
 
 PHRASE_OR_WORD = re.compile(r'(-?)"([^"]*)"|(\S+)')
 WORD = re.compile(r"\w")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from crawler import stories
 from crawler.items import ArticleItem
 from crawler.sources import Source
-from storage.db import writing
+from storage.db import chunks, writing
 from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure, appeared
 from storage.models import Source as SourceRow
 
@@ -53,12 +53,6 @@ def insert_ignore(conn: Connection, table: Table, rows: list[dict], keys: list[s
     """Insert rows, skipping those whose key already exists (safe under concurrent writers)."""
     if rows:
         conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=keys), rows)
-
-
-def chunks(items: list, size: int = 500) -> Iterable[list]:
-    """Slices of at most `size` items: keeps IN lists under the drivers' parameter limits."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def ids_by_url(conn: Connection, urls: list[str]) -> dict[str, int]:
