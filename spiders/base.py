@@ -267,28 +267,29 @@ class ListingSpider(Spider):
     def parse_article(self, response: Response) -> Iterable[ArticleItem]:
         meta = response.meta
         content_type = response.headers.get(b"Content-Type", b"").lower()
+        reason = None
         if response.status >= 400:
             reason = f"HTTP {response.status}"
         elif not isinstance(response, TextResponse) or (
             content_type and not any(t in content_type for t in HTML_TYPES)
         ):
             reason = f"not an HTML page ({content_type.decode('latin-1') or 'no type'})"
-        else:
-            entry: Entry = meta["entry"]
-            yield ArticleItem(
-                source=meta["source"],
-                feed_id=meta["settles"],
-                request_url=listed_url(response.request),
-                response_url=response.url,
-                html=decode_html(response.body, content_type.decode("latin-1") or None),
-                fetched_at=datetime.now(UTC),
-                feed_title=entry.title,
-                feed_date=entry.published,
-                language_hint=self.sources[meta["source"]].language,
-            )
+        if reason is not None:
+            gone = response.status in (404, 410) or response.status < 400
+            self._article_error(response.request, response.status, reason, gone=gone)
             return
-        gone = response.status in (404, 410) or response.status < 400
-        self._article_error(response.request, response.status, reason, gone=gone)
+        entry: Entry = meta["entry"]
+        yield ArticleItem(
+            source=meta["source"],
+            feed_id=meta["settles"],
+            request_url=listed_url(response.request),
+            response_url=response.url,
+            html=decode_html(response.body, content_type.decode("latin-1") or None),
+            fetched_at=datetime.now(UTC),
+            feed_title=entry.title,
+            feed_date=entry.published,
+            language_hint=self.sources[meta["source"]].language,
+        )
 
     def article_failed(self, failure: Failure) -> None:
         # robots.txt said no, a decompression bomb, or over the size cap: same answer next time
