@@ -15,13 +15,15 @@ from spiders.feeds import FeedsSpider
 from spiders.sitemaps import SitemapsSpider
 from storage.runs import finish_run, start_run
 
-OFFLINE_ERRORS = (
+OFFLINE_ERRORS = (  # Scrapy's (2.13+) and Twisted's names for "the network is not there"
+    "CannotResolveHostError",
     "DNSLookupError",
     "ConnectionRefusedError",
+    "DownloadTimeoutError",
     "TCPTimedOutError",
+    "TimeoutError",
     "NoRouteError",
     "ConnectError",
-    "TimeoutError",
 )
 
 

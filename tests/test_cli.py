@@ -72,3 +72,19 @@ def test_query_bad_inputs_are_clear(tmp_path: Path) -> None:
     ):
         result = veille("query", "--db", db, *args)
         assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_offline_is_told_from_the_errors_of_every_listing() -> None:
+    from collections import Counter
+
+    from crawler.runner import CrawlReport
+
+    dns = "hespress: https://www.hespress.com/feed: CannotResolveHostError: DNS lookup failed"
+    refused = "leseco: https://leseco.ma/feed/: DownloadConnectionRefusedError: refused"
+    failed = {"hespress": Counter(listings_failed=1), "leseco": Counter(listings_failed=1)}
+    assert CrawlReport(1, "ok", failed, [dns, refused]).offline
+    assert not CrawlReport(
+        1, "ok", failed, [dns, "leseco: https://leseco.ma/feed/: HTTP 403"]
+    ).offline
+    answered = {**failed, "leseco": Counter(listings_read=1)}
+    assert not CrawlReport(1, "ok", answered, [dns]).offline
