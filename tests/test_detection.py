@@ -268,3 +268,22 @@ def test_seed_article_is_never_missed() -> None:
     assert v.is_agreement
     assert {"value": 900_000_000, "currency": "MAD", "text": "900 millions de dirhams"} in v.amounts
     assert {"normalisation", "pharmaceutique", "ferroviaire"} <= set(v.sectors)
+
+
+def test_the_opening_sentence_is_the_lede_when_there_is_no_standfirst() -> None:
+    title = "Kénitra : une usine de pièces en plastique pour l'automobile"
+    opening = (
+        "Le groupe Plastiform et le ministère de l'Industrie ont signé lundi à Rabat une "
+        "convention d'investissement de 250 millions de dirhams pour une usine de pièces "
+        "plastiques destinées à l'automobile, à Kénitra."
+    )
+    follow = "L'usine emploiera 400 personnes et exportera vers l'Europe."
+    assert detect(title, "", f"{opening}\n{follow}", "fr").is_agreement
+    # the same signing as a background sentence further down is not the article's subject
+    background = (
+        "La production de pièces plastiques a progressé de 9 % cette année, selon la fédération "
+        "du secteur, portée par la demande des constructeurs.\n"
+        "Les exportations ont atteint 4 milliards de dirhams.\n"
+        f"{opening.replace('ont signé lundi', 'avaient signé en 2019')}"
+    )
+    assert not detect(title, "", background, "fr").is_agreement

@@ -4,7 +4,8 @@
     v = detect(title, lead, text, language)   # language: "fr" | "ar" | "en" | None
 
 Vocabulary and weights live in crawler/rules/*.toml; RULES_VERSION is a hash of
-those files so stored verdicts can be re-classified when the rules change.
+those files and of this package's code, so stored verdicts can be re-classified when
+either changes.
 """
 
 from .core import Verdict, detect

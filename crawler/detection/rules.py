@@ -32,8 +32,10 @@ def _rule_files(directory: Path) -> list[Path]:
 
 
 def compute_rules_version(directory: Path = RULES_DIR) -> str:
-    """Hash of the rules files' contents: changes whenever a rule changes."""
-    return rules_hash((p.name, p.read_bytes()) for p in _rule_files(directory))
+    """Hash of the rules files and of the detector's code: changes whenever either does, so
+    `veille reclassify` knows which stored verdicts are stale."""
+    code = sorted(Path(__file__).resolve().parent.glob("*.py"))
+    return rules_hash((p.name, p.read_bytes()) for p in [*_rule_files(directory), *code])
 
 
 def _body(raw: str, arabic: bool) -> str:

@@ -91,8 +91,12 @@ def build_document(title: str, lead: str, text: str) -> tuple[str, list[Sentence
         stripped = line.strip()
         if stripped:
             lstrip = len(line) - len(line.lstrip())
-            for a, b in _split(stripped, pos + lstrip):
-                sentences.append(Sentence("body", paragraph, a, b))
+            spans = _split(stripped, pos + lstrip)
+            for k, (a, b) in enumerate(spans):
+                # Without a standfirst, the opening sentence is the news lede: it says what
+                # happened, and weighs like a lead.
+                zone = "lead" if not lead.strip() and paragraph == 0 and k == 0 else "body"
+                sentences.append(Sentence(zone, paragraph, a, b))
             paragraph += 1
         pos += len(line) + 1
     return full, sentences
