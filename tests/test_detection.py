@@ -287,3 +287,16 @@ def test_the_opening_sentence_is_the_lede_when_there_is_no_standfirst() -> None:
         f"{opening.replace('ont signé lundi', 'avaient signé en 2019')}"
     )
     assert not detect(title, "", background, "fr").is_agreement
+
+
+def test_a_plan_to_sign_is_not_a_signature_for_a_set_date() -> None:
+    plan = (
+        "The Ministry of Industry on Tuesday unveiled its 2030 industrial strategy, which "
+        "plans to sign program-contracts with ten manufacturing sectors over the coming years."
+    )
+    assert not detect("Morocco unveils industrial strategy", "", plan, "en").is_agreement
+    set_date = (
+        "Morocco's Ministry of Industry and an aerospace maker will sign on Thursday in "
+        "Casablanca a memorandum of understanding to develop aircraft parts manufacturing."
+    )
+    assert detect("Aerospace MoU to be signed", "", set_date, "en").is_agreement

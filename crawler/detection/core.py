@@ -171,9 +171,13 @@ class _Analysis:
         mentions = self.agreements.count(i) or self.reference.count(i)
         if not (mentions and self.signing.count(i)):
             return False
-        kinds = {label for _, _, label, _ in self.cancel.by_sentence.get(i, ())}
-        if kinds == {"future"} and self.dates.count(i):
-            return True  # signature announced for a set date
+        cancels = self.cancel.by_sentence.get(i, ())
+        kinds = {label for _, _, label, _ in cancels}
+        if kinds == {"future"}:
+            # a signature announced for a set date: the date follows the announcement
+            # ("will be signed on Thursday"), unlike "on Tuesday unveiled ... plans to sign"
+            first = min(a for a, _, _, _ in cancels)
+            return any(a > first for a, _, _, _ in self.dates.by_sentence.get(i, ()))
         return not kinds
 
     def _is_specific(self, i: int) -> bool:
