@@ -15,6 +15,7 @@ from sqlalchemy import (
     column,
     exists,
     func,
+    literal_column,
     or_,
     select,
     table,
@@ -30,7 +31,8 @@ PHRASE_OR_WORD = re.compile(r'(-?)"([^"]*)"|(\S+)')
 WORD = re.compile(r"\w")
 
 
-DENSE_SEARCH = 2000  # matches from which a search walks the newest articles instead
+DENSE_SEARCH = 2000  # matches from which a search walks the newest articles (SQLite)
+PG_DENSE_SEARCH = 10_000  # expected matches from which it does so on PostgreSQL
 FTS = table("articles_fts", column("rowid"), column("articles_fts"))  # SQLite FTS5, migration 0001
 
 
@@ -82,18 +84,45 @@ def fts5_query(user_text: str) -> str:
     return query
 
 
-def _search_clause(conn: Connection, user_text: str, limit: int | None) -> Any:
+def _matches(conn: Connection, user_text: str) -> tuple[Any, Select]:
+    """The search condition on articles, and a select of the ids it matches."""
     if conn.dialect.name == "postgresql":
-        return text("articles.search @@ websearch_to_tsquery('simple', :q)").bindparams(q=user_text)
+        condition = text("articles.search @@ websearch_to_tsquery('simple', :q)").bindparams(
+            q=user_text
+        )
+        return condition, select(Article.id).where(condition)
     matches = select(FTS.c.rowid).where(FTS.c.articles_fts.op("MATCH")(fts5_query(user_text)))
-    if limit is not None:
-        capped = select(func.count()).select_from(matches.limit(DENSE_SEARCH).subquery())
-        if conn.scalar(capped) >= DENSE_SEARCH:
-            # Many matches: walk the newest articles (ix_articles_when) and keep those in the
-            # match list, which fills a page at once; `id + 0` keeps SQLite from looking every
-            # match up by id and sorting them all instead. A few matches are simply sorted.
-            return (Article.id + 0).in_(matches)
-    return Article.id.in_(matches)
+    return Article.id.in_(matches), matches
+
+
+def _many_matches(conn: Connection, user_text: str, limit: int | None) -> bool:
+    """Whether a page of `limit` results is better found by walking the newest articles than
+    by sorting every match: when the search matches `dense` articles or more, counted up to
+    there. PostgreSQL's GIN index cannot stop counting early, so a word its planner already
+    expects to be that common is taken as such without counting."""
+    if limit is None:
+        return False
+    dense = DENSE_SEARCH
+    if conn.dialect.name == "postgresql":
+        dense = PG_DENSE_SEARCH
+        plan = conn.exec_driver_sql(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM articles"
+            " WHERE search @@ websearch_to_tsquery('simple', %(q)s)",
+            {"q": user_text},
+        ).scalar()
+        if plan[0]["Plan"]["Plan Rows"] >= dense:
+            return True
+    _, ids = _matches(conn, user_text)
+    return conn.scalar(select(func.count()).select_from(ids.limit(dense).subquery())) >= dense
+
+
+def _search_clause(conn: Connection, user_text: str, many: bool) -> Any:
+    condition, ids = _matches(conn, user_text)
+    if many and conn.dialect.name == "sqlite":
+        # Walk the newest articles (ix_articles_when) keeping those in the match list;
+        # `id + 0` keeps SQLite from looking every match up by id and sorting them all.
+        return (Article.id + 0).in_(ids)
+    return condition
 
 
 def _sector_clause(conn: Connection, sector: str) -> Any:
@@ -103,9 +132,7 @@ def _sector_clause(conn: Connection, sector: str) -> Any:
     return exists(select(1).select_from(each).where(each.c.value == sector))
 
 
-def apply_filters(
-    conn: Connection, statement: Select, f: Filters, limit: int | None = None
-) -> Select:
+def apply_filters(conn: Connection, statement: Select, f: Filters, many: bool = False) -> Select:
     """The statement narrowed by every filter, all values as bound parameters."""
     when = appeared()
     clauses = []
@@ -122,8 +149,19 @@ def apply_filters(
     if f.sectors:
         clauses.append(or_(*(_sector_clause(conn, s) for s in f.sectors)))
     if f.search:
-        clauses.append(_search_clause(conn, f.search, limit))
+        clauses.append(_search_clause(conn, f.search, many))
     return statement.where(and_(*clauses)) if clauses else statement
+
+
+def newest_first(conn: Connection, statement: Select, f: Filters, limit: int | None) -> Select:
+    """The statement filtered and ordered newest first, the way that reads least: a search
+    with few matches sorts them, anything else walks ix_articles_when until the page is full."""
+    many = bool(f.search) and _many_matches(conn, f.search, limit)
+    when = appeared()
+    if f.search and not many and conn.dialect.name == "postgresql":
+        when = when + literal_column("interval '0'")  # no index serves it: PostgreSQL sorts
+    statement = apply_filters(conn, statement, f, many)
+    return statement.order_by(when.desc(), Article.id.desc())
 
 
 def iso(value: datetime | None) -> str | None:
@@ -164,8 +202,7 @@ def find_articles(
     """Matching articles, newest first."""
     with Session(engine) as session:
         statement = select(Article, Source.name).join(Source, Source.id == Article.source_id)
-        statement = apply_filters(session.connection(), statement, f, limit)
-        statement = statement.order_by(appeared().desc(), Article.id.desc()).limit(limit)
+        statement = newest_first(session.connection(), statement, f, limit).limit(limit)
         return [article_row(a, name, with_text) for a, name in session.execute(statement)]
 
 
@@ -175,12 +212,9 @@ def find_stories(engine: Engine, f: Filters, limit: int | None = None) -> list[d
     is its latest, so only as many articles are read as it takes to fill the page."""
     when = appeared()
     with engine.connect() as conn:
-        newest = apply_filters(
-            conn,
-            select(Article.story_id).join(Source, Source.id == Article.source_id),
-            f,
-            limit,
-        ).order_by(when.desc(), Article.id.desc())
+        newest = newest_first(
+            conn, select(Article.story_id).join(Source, Source.id == Article.source_id), f, limit
+        )
         ids: list[int] = []
         seen: set[int] = set()
         for (story_id,) in conn.execution_options(stream_results=True, yield_per=500).execute(
