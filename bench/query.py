@@ -88,7 +88,9 @@ def main() -> int:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _capture(conn, cursor, statement, parameters, context, executemany):
-        if capturing[0] and not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA")):
+        if capturing[0] and not statement.lstrip().upper().startswith(
+            ("BEGIN", "PRAGMA", "EXPLAIN")
+        ):
             captured.append((statement, parameters))
 
     wanted = set(args.only.split(",")) if args.only else None
