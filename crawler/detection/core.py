@@ -8,10 +8,12 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from crawler.language import detect_language
+
 from .amounts import as_number, find_amounts
 from .parties import PartyContext, arabic_parties, latin_parties
 from .rules import LanguageRules, load_rules
-from .text import build_document, fold, fold_case_preserving, guess_language
+from .text import build_document, fold, fold_case_preserving
 
 _MAX_EVIDENCE_CHARS = 400
 _LOWER_WORD = re.compile(r"(?<![\w.!?:] )(?<!^)\b[a-zà-ÿ][\w-]+")
@@ -113,7 +115,7 @@ def analyse(title: str, lead: str, text: str, language: str | None) -> _Analysis
     rules = load_rules()
     lang = language if language in rules.languages else None
     if lang is None:
-        lang = guess_language(f"{title}\n{lead}\n{text}", rules.stopwords)
+        lang = detect_language(f"{title}\n{lead}\n{text}") or "fr"
     return _Analysis(rules.languages[lang], title or "", lead or "", text or "")
 
 

@@ -185,10 +185,9 @@ def _build(
 
 @dataclass(frozen=True)
 class RuleSet:
-    """All compiled rules plus the stopwords used for language guessing."""
+    """All compiled rules, per language, and the version of rules and code."""
 
     languages: dict[str, LanguageRules]
-    stopwords: dict[str, frozenset[str]]
     version: str
 
 
@@ -201,8 +200,4 @@ def load_rules(directory: Path = RULES_DIR) -> RuleSet:
     languages = {
         lang: _build(lang, data[lang], common, arabic_amounts) for lang in LANGUAGES if lang in data
     }
-    stopwords = {
-        lang: frozenset(fold(w) for w in data[lang].get("language", {}).get("stopwords", []))
-        for lang in languages
-    }
-    return RuleSet(languages, stopwords, compute_rules_version(directory))
+    return RuleSet(languages, compute_rules_version(directory))

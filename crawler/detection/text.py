@@ -100,21 +100,3 @@ def build_document(title: str, lead: str, text: str) -> tuple[str, list[Sentence
             paragraph += 1
         pos += len(line) + 1
     return full, sentences
-
-
-_ARABIC = re.compile(r"[\u0600-\u06FF]")
-_LATIN = re.compile(r"[A-Za-zÀ-ÿ]")
-_WORD = re.compile(r"[a-zà-ÿ']+")
-
-
-def guess_language(text: str, stopwords: dict[str, frozenset[str]]) -> str:
-    """Cheap language guess from the script, then from French/English stopwords."""
-    sample = text[:3000]
-    arabic = len(_ARABIC.findall(sample))
-    latin = len(_LATIN.findall(sample))
-    if arabic > latin:
-        return "ar"
-    words = _WORD.findall(sample.lower())
-    fr = sum(1 for w in words if w in stopwords.get("fr", frozenset()))
-    en = sum(1 for w in words if w in stopwords.get("en", frozenset()))
-    return "en" if en > fr else "fr"

@@ -1,0 +1,157 @@
+"""The cheap language detector: Arabic script, else French or English by stopwords."""
+
+from __future__ import annotations
+
+import re
+
+_ARABIC_RANGES = (
+    (0x0600, 0x06FF),
+    (0x0750, 0x077F),
+    (0x08A0, 0x08FF),
+    (0xFB50, 0xFDFF),
+    (0xFE70, 0xFEFF),
+)
+_ARABIC_LETTER = re.compile(
+    "[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _ARABIC_RANGES) + "]"
+)
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_FR_STOPWORDS = frozenset(
+    [
+        "le",
+        "la",
+        "les",
+        "de",
+        "des",
+        "du",
+        "un",
+        "une",
+        "et",
+        "est",
+        "que",
+        "qui",
+        "dans",
+        "pour",
+        "pas",
+        "sur",
+        "au",
+        "aux",
+        "par",
+        "avec",
+        "ce",
+        "cette",
+        "ces",
+        "son",
+        "sa",
+        "ses",
+        "ont",
+        "été",
+        "être",
+        "il",
+        "elle",
+        "ils",
+        "elles",
+        "nous",
+        "vous",
+        "leur",
+        "leurs",
+        "mais",
+        "ou",
+        "où",
+        "sont",
+        "plus",
+        "selon",
+        "entre",
+        "deux",
+        "après",
+        "l",
+        "d",
+        "qu",
+        "n",
+        "s",
+        "c",
+        "j",
+        "lors",
+        "dont",
+        "très",
+        "aussi",
+        "ainsi",
+    ]
+)
+_EN_STOPWORDS = frozenset(
+    [
+        "the",
+        "of",
+        "and",
+        "to",
+        "is",
+        "that",
+        "for",
+        "with",
+        "was",
+        "by",
+        "from",
+        "it",
+        "be",
+        "are",
+        "this",
+        "which",
+        "has",
+        "have",
+        "were",
+        "will",
+        "its",
+        "their",
+        "not",
+        "or",
+        "but",
+        "after",
+        "said",
+        "been",
+        "who",
+        "would",
+        "also",
+        "into",
+        "than",
+        "more",
+        "about",
+        "between",
+        "over",
+        "under",
+        "while",
+        "there",
+        "these",
+        "those",
+    ]
+)
+_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+LANG_SAMPLE_CHARS = 6000
+
+
+def language_scores(text: str) -> tuple[str | None, bool]:
+    """(language, strong): the cheap detector's guess and whether the evidence is strong."""
+    sample = text[:LANG_SAMPLE_CHARS]
+    arabic = sum(1 for c in _ARABIC_LETTER.findall(sample) if c.isalpha())
+    latin = len(_LATIN_LETTER.findall(sample))
+    letters = arabic + latin
+    if letters and arabic >= 10 and arabic / letters >= 0.4:
+        return "ar", arabic >= 60 and arabic / letters >= 0.6
+    words = [w.lower() for w in _WORD_RE.findall(sample)]
+    fr = sum(1 for w in words if w in _FR_STOPWORDS)
+    en = sum(1 for w in words if w in _EN_STOPWORDS)
+    if fr + en < 4:
+        return None, False
+    if fr >= 2 * en:
+        return "fr", fr >= 8 and fr >= 3 * en
+    if en >= 2 * fr:
+        return "en", en >= 8 and en >= 3 * fr
+    return None, False
+
+
+def detect_language(text: str) -> str | None:
+    """'ar' for Arabic script, else 'fr' or 'en' by stopword counts; None when unsure."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return language_scores(text)[0]
+    except Exception:
+        return None
