@@ -53,18 +53,27 @@ class CrawlReport:
         return reached == 0 and total["listings_failed"] > 0 and len(network) == len(self.errors)
 
 
+def scrapy_settings(overrides: dict[str, Any]) -> Settings:
+    """veille's Scrapy settings (crawler/settings.py) with the command line's overrides."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    for key, value in overrides.items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
 def crawl_settings(
     db_url: str | None, sources_path: str | None, names: list[str], overrides: dict[str, str]
 ) -> Settings:
     """Scrapy settings for one veille crawl."""
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
-    settings.set("VEILLE_DB", db_url, priority="cmdline")
-    settings.set("VEILLE_SOURCES", sources_path, priority="cmdline")
-    settings.set("VEILLE_SOURCE_NAMES", names, priority="cmdline")
-    for key, value in overrides.items():
-        settings.set(key, value, priority="cmdline")
-    return settings
+    return scrapy_settings(
+        {
+            "VEILLE_DB": db_url,
+            "VEILLE_SOURCES": sources_path,
+            "VEILLE_SOURCE_NAMES": names,
+            **overrides,
+        }
+    )
 
 
 def run_crawl(settings: Settings) -> CrawlReport:

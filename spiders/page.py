@@ -8,10 +8,9 @@ from typing import Any
 from scrapy import Request, Spider
 from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response
-from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
-from crawler.runner import quiet_scrapy_failures
+from crawler.runner import quiet_scrapy_failures, scrapy_settings
 
 
 class FetchError(RuntimeError):
@@ -41,12 +40,7 @@ class PageSpider(Spider):
 
 def fetch_page(url: str, overrides: dict[str, str]) -> tuple[str, bytes, str | None]:
     """(final URL, body, content type) of a page, fetched with veille's polite settings."""
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
-    settings.set("ITEM_PIPELINES", {}, priority="cmdline")
-    for key, value in overrides.items():
-        settings.set(key, value, priority="cmdline")
-    process = CrawlerProcess(settings)
+    process = CrawlerProcess(scrapy_settings({"ITEM_PIPELINES": {}, **overrides}))
     quiet_scrapy_failures()  # after the process has configured logging
     crawler = process.create_crawler(PageSpider)
     process.crawl(crawler, url=url)
