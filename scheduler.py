@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 
 log = logging.getLogger("veille.service")
 
@@ -581,44 +581,12 @@ class Service:
         self, name: str, pid: int, started: datetime, reason: str | None, tail: list[str]
     ) -> dict[str, Any]:
         """The child's run row; a row the child left running (or never wrote) ends failed."""
-        from storage.db import writing
-        from storage.models import CrawlRun
+        from storage.runs import settle_child_run
 
-        runs = CrawlRun.__table__
-        with writing(self.engine) as conn:
-            row = conn.execute(
-                select(runs)
-                .where(runs.c.pid == pid, runs.c.started_at >= started - timedelta(seconds=5))
-                .order_by(runs.c.id.desc())
-                .limit(1)
-            ).first()
-            if row is not None and row.status != "running":
-                return dict(row._mapping)
-            why = reason or "crawl process ended without recording its run"
-            if tail and (reason is None or not reason.startswith("stopped")):
-                why += f": {tail[-1][:500]}"
-            now = datetime.now(UTC)
-            if row is not None:
-                conn.execute(
-                    update(runs)
-                    .where(runs.c.id == row.id, runs.c.status == "running")
-                    .values(status="failed", finished_at=now, errors=[*(row.errors or []), why])
-                )
-                values = {**row._mapping, "status": "failed", "errors": [why]}
-            else:
-                values = {
-                    "started_at": started,
-                    "finished_at": now,
-                    "status": "failed",
-                    "sources": [name],
-                    "counts": {},
-                    "errors": [why],
-                    "pid": pid,
-                }
-                values["id"] = conn.execute(
-                    runs.insert().values(**values).returning(runs.c.id)
-                ).scalar_one()
-            return values
+        why = reason or "crawl process ended without recording its run"
+        if tail and (reason is None or not reason.startswith("stopped")):
+            why += f": {tail[-1][:500]}"
+        return settle_child_run(self.engine, name, pid, started, why)
 
     def _report(self, name: str, run: dict[str, Any], duration: float, tail: list[str]) -> None:
         counts = (run.get("counts") or {}).get(name) or {}
