@@ -13,7 +13,7 @@ from crawler.language import detect_language
 from .amounts import as_number, find_amounts
 from .parties import PartyContext, arabic_parties, latin_parties
 from .rules import LanguageRules, load_rules
-from .text import build_document, fold, fold_case_preserving
+from .text import build_document, fold, fold_case_preserving, fold_word
 
 _MAX_EVIDENCE_CHARS = 400
 _LOWER_WORD = re.compile(r"(?<![\w.!?:] )(?<!^)\b[a-zà-ÿ][\w-]+")
@@ -204,7 +204,7 @@ class _Analysis:
 
     def _party_context(self) -> PartyContext:
         if self._ctx is None:
-            lowercase = frozenset(fold(w) for w in _LOWER_WORD.findall(self.orig))
+            lowercase = frozenset(fold_word(w) for w in _LOWER_WORD.findall(self.orig))
             self._ctx = PartyContext(self._is_place, self._signs_after, lowercase)
         return self._ctx
 

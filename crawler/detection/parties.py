@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .text import fold
+from .text import fold_word
 
 
 def _words(text: str) -> list[str]:
@@ -15,7 +15,7 @@ def _words(text: str) -> list[str]:
 
 # Capitalised words that open sentences or name times, not organisations.
 _STOP_CAPS = frozenset(
-    fold(w)
+    fold_word(w)
     for w in _words("""le la les l un une des du de ce cette ces cet il elle ils elles selon pour dans en au
     aux par sur avec apres avant parmi lors cote fait enfin autre objectif concretement ainsi
     mais et ou si quelque quelques trois deux six cinq quatre the a an in on at under according
@@ -63,7 +63,7 @@ def _keep(name: str, words: list[str], heads: frozenset[str], ctx: PartyContext,
     content = [w for w in words if w not in _LATIN_CONNECTORS]
     if not content:
         return False
-    if ctx.is_place(fold(name)) and not ctx.signs_after(end):
+    if ctx.is_place(fold_word(name)) and not ctx.signs_after(end):
         return False
     if len(content) == 1:
         word = content[0]
@@ -85,13 +85,13 @@ def latin_parties(
     i = 0
     while i < len(tokens):
         tok = tokens[i][2]
-        low = fold(tok)
+        low = fold_word(tok)
         base = low[:-2] if low.endswith("'s") else low
         head_mode = low in heads
         if tok.endswith("'") or not (head_mode or (_is_cap(tok) and base not in _STOP_CAPS)):
             i += 1
             continue
-        if i > 0 and fold(tokens[i - 1][2]) in _LOCATIVE and not head_mode:
+        if i > 0 and fold_word(tokens[i - 1][2]) in _LOCATIVE and not head_mode:
             i += 1  # "à Jorf Lasfar", "in Tangier": a place
             while i < len(tokens) and _is_cap(tokens[i][2]):
                 i += 1
@@ -103,7 +103,7 @@ def latin_parties(
         has_of = False
         while j + 1 < len(tokens) and j + 1 - i < _MAX_TOKENS:
             nxt = tokens[j + 1][2]
-            nlow = fold(nxt)
+            nlow = fold_word(nxt)
             if nxt == "(":
                 if last == j and _ACRONYM.match(text, tokens[j + 1][0]):
                     k = j + 1
@@ -112,7 +112,7 @@ def latin_parties(
                     last = k
                 break
             if nlow in _AND:
-                after = fold(tokens[j + 2][2]) if j + 2 < len(tokens) else ""
+                after = fold_word(tokens[j + 2][2]) if j + 2 < len(tokens) else ""
                 joins = after in ("de", "du", "des", "d'") or (
                     has_of and j + 2 < len(tokens) and _is_cap(tokens[j + 2][2])
                 )
@@ -135,11 +135,11 @@ def latin_parties(
                 continue
             break
         span = tokens[i : last + 1]
-        while span and fold(span[0][2]) in _ARTICLES:
+        while span and fold_word(span[0][2]) in _ARTICLES:
             span = span[1:]
         if span:
             s_a, s_b = span[0][0], span[-1][1]
-            words = [fold(t) for _, _, t in span if t[0].isalnum()]
+            words = [fold_word(t) for _, _, t in span if t[0].isalnum()]
             if _keep(text[s_a:s_b], words, heads, ctx, s_b):
                 spans.append((s_a, s_b))
         i = last + 1
@@ -160,7 +160,7 @@ def arabic_parties(
     alone_ok = {"الحكومة"}  # heads that name a signatory on their own
 
     def head_of(token: str) -> tuple[bool, int]:
-        low = fold(token)
+        low = fold_word(token)
         if low in heads:
             return True, 0
         if low.startswith("و") and low[1:] in heads:
@@ -174,7 +174,7 @@ def arabic_parties(
         if not is_head:
             i += 1
             continue
-        head_low = fold(tok)[skip:]
+        head_low = fold_word(tok)[skip:]
         if i + 1 < len(tokens) and tokens[i + 1][2][0] in '"«':
             qa, qb, _ = tokens[i + 1]
             spans.append((qa + 1, qb - 1))
@@ -184,7 +184,7 @@ def arabic_parties(
         j = i + 1
         while j < len(tokens) and j - i < _MAX_TOKENS:
             tok_j = tokens[j][2]
-            low_j = fold(tok_j)
+            low_j = fold_word(tok_j)
             if tok_j in "،,.:;؛" or tok_j[0] in '"«':
                 break
             if tok_j.startswith("("):
@@ -198,7 +198,7 @@ def arabic_parties(
                 break
             last = j
             j += 1
-        tail = [fold(t) for _, _, t in tokens[i + 1 : last + 1]]
+        tail = [fold_word(t) for _, _, t in tokens[i + 1 : last + 1]]
         # "المجموعة الهندية" (the Indian group): an anaphora, not a name.
         anaphora = head_low.startswith("ال") and all(w.endswith(("ية", "ي")) for w in tail)
         if (tail and not anaphora) or head_low in alone_ok:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # One-to-one character folds, so that offsets in the folded text are offsets
 # in the original text (evidence, amounts and parties are sliced verbatim).
@@ -46,6 +47,12 @@ def fold(text: str) -> str:
     if len(lowered) != len(text):  # rare characters whose lower case is longer
         lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     return lowered.translate(_FOLD).translate(_ACCENTS)
+
+
+@lru_cache(maxsize=65_536)
+def fold_word(word: str) -> str:
+    """`fold` of one word or name, memoised: they recur across sentences and articles."""
+    return fold(word)
 
 
 @dataclass(frozen=True, slots=True)
