@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -22,9 +22,10 @@ from twisted.python.failure import Failure
 
 from crawler.extract import decode_html
 from crawler.items import ArticleItem
+from crawler.redirects import RedirectLoop
 from crawler.sources import load_sources, select
 from crawler.throttle import retry_after_seconds
-from crawler.urls import canonicalize
+from crawler.urls import canonicalize, request_form
 from storage.db import open_database
 from storage.store import CrawlStore, FeedState
 
@@ -115,10 +116,15 @@ def listed_url(request: Request) -> str:
     return request.meta.get("redirect_urls", [request.url])[0]
 
 
-class ListingSpider(Spider):
-    """Reads listings (feeds or sitemaps) of the selected sources and fetches new articles."""
+Reader = Callable[[Response, Settings], Listing]
 
-    kind: ClassVar[str]
+
+class ListingSpider(Spider):
+    """Reads listings (feeds, sitemaps) of the selected sources and fetches new articles.
+
+    `readers` maps each kind of listing the spider reads to the function that reads it."""
+
+    readers: ClassVar[dict[str, Reader]]
 
     @classmethod
     def from_crawler(
@@ -147,7 +153,9 @@ class ListingSpider(Spider):
     def my_feeds(self) -> list[FeedState]:
         """This spider's listings among the selected sources."""
         return [
-            f for f in self.store.feeds.values() if f.kind == self.kind and f.source in self.sources
+            f
+            for f in self.store.feeds.values()
+            if f.kind in self.readers and f.source in self.sources
         ]
 
     async def start(self) -> AsyncIterator[Request]:
@@ -158,11 +166,12 @@ class ListingSpider(Spider):
         by_id = {f.id: f for f in feeds}
         for failed in self.store.retries(list(by_id), attempts):
             source = by_id[failed.feed_id].source
+            address = failed.address or failed.url
             yield self.article_request(
                 failed.url,
                 source,
                 None,
-                Entry(failed.url, failed.feed_title, failed.feed_date),
+                Entry(address, failed.feed_title, failed.feed_date),
                 failed.feed_id,
             )
 
@@ -186,7 +195,7 @@ class ListingSpider(Spider):
 
     def read_listing(self, response: Response, state: FeedState) -> Listing:
         """What a listing body holds; raises ListingError when it holds nothing usable."""
-        raise NotImplementedError
+        return self.readers[state.kind](response, self.settings)
 
     def parse_listing(self, response: Response) -> Iterable[Request]:
         state: FeedState = response.meta["feed"]
@@ -254,14 +263,22 @@ class ListingSpider(Spider):
     # -- articles ------------------------------------------------------------------------
 
     def article_request(
-        self, url: str, source: str, settles: int | None, entry: Entry, feed_id: int
+        self, key: str, source: str, settles: int | None, entry: Entry, feed_id: int
     ) -> Request:
-        """A request for an article page, carrying what the listing said of it."""
+        """A request for the article stored under the canonical URL `key`, at the address the
+        listing gave (the canonical URL is a key, never an address), carrying what the
+        listing said of it."""
         return Request(
-            url,
+            request_form(entry.url),
             callback=self.parse_article,
             errback=self.article_failed,
-            meta={"source": source, "settles": settles, "entry": entry, "feed_id": feed_id},
+            meta={
+                "source": source,
+                "settles": settles,
+                "entry": entry,
+                "feed_id": feed_id,
+                "key": key,
+            },
         )
 
     def parse_article(self, response: Response) -> Iterable[ArticleItem]:
@@ -284,6 +301,7 @@ class ListingSpider(Spider):
             feed_id=meta["settles"],
             request_url=listed_url(response.request),
             response_url=response.url,
+            redirects=response.request.meta.get("redirect_urls", [])[1:],
             html=decode_html(response.body, content_type.decode("latin-1") or None),
             fetched_at=datetime.now(UTC),
             feed_title=entry.title,
@@ -293,7 +311,9 @@ class ListingSpider(Spider):
 
     def article_failed(self, failure: Failure) -> None:
         # robots.txt said no, a decompression bomb, or over the size cap: same answer next time
-        gone = isinstance(failure.value, IgnoreRequest | DownloadCancelledError)
+        gone = isinstance(failure.value, IgnoreRequest | DownloadCancelledError) and not (
+            isinstance(failure.value, RedirectLoop)
+        )
         # a page robots.txt forbids is the site's choice, not an error of the crawl
         polite = isinstance(failure.value, IgnoreRequest) and "robots.txt" in str(failure.value)
         self._article_error(failure.request, None, describe(failure), gone=gone, polite=polite)
@@ -311,11 +331,12 @@ class ListingSpider(Spider):
         else:
             self._error(meta["source"], f"{shown}: {reason}")
         self.store.article_failed(
-            url,
+            meta["key"],
             meta["source"],
             meta["feed_id"],
             status,
             reason,
+            address=url,
             feed_title=entry.title,
             feed_date=entry.published,
             gone=gone,

@@ -556,6 +556,20 @@ def test_broken_listings_are_logged_with_their_url(faults: FaultRun, path: str, 
         assert asked(faults.hits[0], path) == 2 and asked(faults.hits[1], path) == 2
 
 
+def test_an_empty_malformed_feed_is_empty_not_broken() -> None:
+    """A section feed with no items yet and an unescaped `&` in its title is read (no items),
+    so its validators are kept and the next poll is a 304, not a full download."""
+    from spiders.base import ListingError
+    from spiders.feeds import parse_feed
+
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Eco & Co</title></channel></rss>'
+    )
+    assert parse_feed(body, "http://x.test/feed", RSS).entries == []
+    with pytest.raises(ListingError, match="not a readable feed"):
+        parse_feed(b"<html><body>Eco & Co</body></html>", "http://x.test/feed", RSS)
+
+
 def test_truncated_feed_is_used(faults: FaultRun) -> None:
     assert len(stored(faults.db, "/lists/cut-article")) == 1
     assert feed_error(faults.db, "/lists/truncated-feed") is None
