@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.output import FORMATS, write_rows
+from crawler.settings import VERSION
 from crawler.sources import SourcesError, default_path, load_sources, select
 from storage.db import default_url, open_database, safe_url
 
@@ -372,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         description="Moroccan business news, watched for industrial agreements.",
     )
+    parser.add_argument("--version", action="version", version=f"veille {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     crawl = sub.add_parser("crawl", parents=[common], help="one crawl now, then exit")

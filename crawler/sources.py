@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "sources.toml"
+BUNDLED_SOURCES = Path(__file__).resolve().parent / "sources.toml"  # package data
 NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 LANGUAGES = ("fr", "ar", "en")
 DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
