@@ -323,6 +323,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         "title": page.title,
         "author": page.author,
         "published_at": iso(page.published_at),
+        "published_local": page.published_local.isoformat() if page.published_local else None,
         "language": page.language,
         "lead": page.lead,
         **verdict.as_dict(),
