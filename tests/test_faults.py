@@ -226,6 +226,9 @@ NET_ARTICLES = {
     "/net/target": Route(article_page(1003), HTML),
     "/net/loop-a": Route(b"", HTML, status=302, headers={"Location": "/net/loop-b"}),
     "/net/loop-b": Route(b"", HTML, status=302, headers={"Location": "/net/loop-a"}),
+    # /net/self-loop and /net/self-loop/ (one route) both redirect to the slash form: a
+    # same-page redirect is followed past the duplicate filter, and must still end
+    "/net/self-loop": Route(b"", HTML, status=301, headers={"Location": "/net/self-loop/"}),
 }
 
 
@@ -411,6 +414,13 @@ def test_redirect_is_followed_and_stored_once(faults: FaultRun) -> None:
         i=rows[0]["id"],
     )
     assert any(r.url.endswith("/net/moved") for r in aliases)  # known under both addresses
+
+
+def test_same_page_redirect_loop_is_stopped_at_the_first_repeat(faults: FaultRun) -> None:
+    for run in faults.hits:
+        assert paths(run, "/net/self-loop") == ["/net/self-loop", "/net/self-loop/"]
+    row = failure(faults.db, "/net/self-loop")
+    assert row is not None and "redirect loop" in row["error"] and not row["gone"]
 
 
 def test_redirect_loop_is_stopped(faults: FaultRun) -> None:

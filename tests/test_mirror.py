@@ -36,14 +36,11 @@ class Mirror:
     process: subprocess.Popen
     port: int
     out: Path
+    db: str  # the database the crawls write
 
     @property
     def proxy(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def db(self) -> str:
-        return f"sqlite:///{self.out / 'veille.sqlite3'}"
 
     def crawl(self) -> subprocess.CompletedProcess:
         """`veille crawl` of the mirror's sources, through the mirror as a proxy."""
@@ -135,14 +132,15 @@ def mirror(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Mirror]:
         pytest.fail(
             f"the mirror did not start: {line} {process.stderr.read() if process.stderr else ''}"
         )
-    yield Mirror(process, int(line.split()[1]), tmp_path)
+    yield Mirror(process, int(line.split()[1]), tmp_path, f"sqlite:///{tmp_path / 'v.sqlite3'}")
     if process.poll() is None:
         process.kill()
         process.wait()
 
 
 @pytest.mark.parametrize("mirror", [["--feed-items", "200"]], indirect=True)
-def test_clean_mirror_is_crawled_whole_and_politely(mirror: Mirror) -> None:
+def test_clean_mirror_is_crawled_whole_and_politely(mirror: Mirror, db_url: str) -> None:
+    mirror.db = db_url  # SQLite and PostgreSQL
     crawled = mirror.crawl()
     assert crawled.returncode == 0, crawled.stderr[-3000:]
     score = mirror.score()
