@@ -216,6 +216,17 @@ class _Analysis:
     def _signs_after(self, pos: int) -> bool:
         return bool(self.r.signing and self.r.signing.search(self.low, pos, pos + 30))
 
+    def _is_question(self, i: int) -> bool:
+        s = self.sentences[i]
+        return self.full[s.start : s.end].rstrip(" \"»”)").endswith(("?", "؟"))
+
+    def _lede_event(self, events: list[int]) -> bool:
+        """A named, anchored signature in the first body paragraph is the news itself."""
+        return any(
+            self.sentences[i].paragraph == 0 and self.agreements.count(i) and self._is_specific(i)
+            for i in events
+        )
+
     # -- verdict ------------------------------------------------------------------
     def components(self) -> Components:
         """The article-level features the score is made of."""
@@ -239,7 +250,13 @@ class _Analysis:
         factor = cfg["title_lead_weight"]
         ind = self.industry.weight(context, self.title_lead, factor)
         neg = self.negative.weight(context, self.title_lead, factor)
-        title = {i for i in self.title_lead if self.sentences[i].zone == "title"}
+        # A title that asks what a deal means for Morocco ("un signal pour le Maroc ?") is
+        # commentary: its Moroccan place names do not locate the agreement (GUIDELINE test 3).
+        title = {
+            i
+            for i in self.title_lead
+            if self.sentences[i].zone == "title" and not self._is_question(i)
+        }
         mor = self.morocco.weight(sorted(set(events) | title), set(), 1.0)
         foreign = self.foreign.weight(sorted(set(events) | self.title_lead), set(), 1.0)
         return Components(
@@ -249,7 +266,8 @@ class _Analysis:
             strength=strength,
             refs_in_title_lead=any(
                 i in self.title_lead for i in refs + [j for j in range(n) if self.signing.count(j)]
-            ),
+            )
+            or self._lede_event(events),
             industrial=ind,
             non_industrial=neg,
             abroad=foreign > 0 and mor == 0,
