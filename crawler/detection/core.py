@@ -12,11 +12,15 @@ from crawler.language import detect_language
 
 from .amounts import as_number, find_amounts
 from .parties import PartyContext, arabic_parties, latin_parties
+from .records import Mention, Record, cluster
 from .rules import LanguageRules, load_rules
 from .text import build_document, fold, fold_case_preserving, fold_word
 
 _MAX_EVIDENCE_CHARS = 400
 _LOWER_WORD = re.compile(r"(?<![\w.!?:] )(?<!^)\b[a-zà-ÿ][\w-]+")
+_CLAUSE_END = re.compile(r"[,;.:،؛]")
+_INDEFINITE = re.compile(r"(?:^|[\s'])(?:un|une|a|an)\s+(?:[\w-]+\s+){0,2}$")
+_ARABIC_DEFINITE = re.compile(r"(?:[وفب]?ال|لل)|(?:هذه|هذا|تلك|ذلك)\s+\S*$")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class Verdict:
     parties: list[str] = field(default_factory=list)
     amounts: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    # One record per agreement: {"types", "parties", "sectors", "amounts", "count", "evidence"}
+    agreements: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict of all fields (JSON-serialisable)."""
@@ -94,6 +100,26 @@ class _Hits:
         return total
 
 
+def _unique(items: Any) -> list[Any]:
+    out: list[Any] = []
+    for x in items:
+        if x not in out:
+            out.append(x)
+    return out
+
+
+def _specific(types: Any) -> list[str]:
+    """A generic type is dropped when a more specific one of its family is present."""
+    found = _unique(types)
+    families = {t.split(" ")[0].split("-")[0] for t in found if " " in t or "-" in t}
+    return [t for t in found if " " in t or "-" in t or t not in families]
+
+
+def _longest(names: list[str]) -> list[str]:
+    """Keep the longest form when one name contains another."""
+    return [x for x in names if not any(x != y and x in y for y in names)]
+
+
 def _clamp(x: float) -> float:
     return max(0.0, min(1.0, x))
 
@@ -131,6 +157,7 @@ class _Analysis:
         self.starts = [s.start for s in self.sentences]
         self.title_lead = {i for i, s in enumerate(self.sentences) if s.zone != "body"}
         self._ctx: PartyContext | None = None
+        self._ptext: str | None = None
         masked = _mask(self.low, r.ignore)
         self.agreements = _Hits(self.starts)
         if r.agreement is not None:
@@ -194,18 +221,39 @@ class _Analysis:
         s = self.sentences[i]
         r = self.r
         ctx = self._party_context()
+        text = self._party_text()
         if r.language == "ar":
-            spans = arabic_parties(
-                self.orig, s.start, s.end, r.party_heads, r.party_stop, r.signing
-            )
-            latin = latin_parties(self.orig, s.start, s.end, frozenset(), frozenset(), ctx)
-            return spans + [sp for sp in latin if self.orig[sp[0]].isupper() and sp[1] - sp[0] > 1]
-        return latin_parties(self.orig, s.start, s.end, r.party_heads, r.party_stop, ctx)
+            spans = arabic_parties(text, s.start, s.end, r.party_heads, r.party_stop, r.signing)
+            latin = latin_parties(text, s.start, s.end, frozenset(), frozenset(), ctx)
+            spans += [sp for sp in latin if text[sp[0]].isupper() and sp[1] - sp[0] > 1]
+            return [sp for sp in spans if not self._arabic_event(text[sp[0] : sp[1]])]
+        return latin_parties(text, s.start, s.end, r.party_heads, r.party_stop, ctx)
+
+    def _arabic_event(self, name: str) -> bool:
+        words = fold(name).split()
+        return bool(words) and words[0] in self.r.party_events
+
+    def _party_text(self) -> str:
+        """The text with attendant, event and beneficiary clauses blanked (same offsets)."""
+        if self._ptext is None:
+            chars = list(self.orig)
+            if self.r.party_clause is not None:
+                for m in self.r.party_clause.finditer(self.low):
+                    i = bisect.bisect_right(self.starts, m.start()) - 1
+                    end = self.sentences[i].end if i >= 0 else len(chars)
+                    stop = _CLAUSE_END.search(self.low, m.end(), end)
+                    for k in range(m.start(), stop.start() if stop else end):
+                        if chars[k] != "\n":
+                            chars[k] = " "
+            self._ptext = "".join(chars)
+        return self._ptext
 
     def _party_context(self) -> PartyContext:
         if self._ctx is None:
             lowercase = frozenset(fold_word(w) for w in _LOWER_WORD.findall(self.orig))
-            self._ctx = PartyContext(self._is_place, self._signs_after, lowercase)
+            self._ctx = PartyContext(
+                self._is_place, self._signs_after, lowercase, self.r.party_events, self.r.party_cut
+            )
         return self._ctx
 
     def _is_place(self, name: str) -> bool:
@@ -283,15 +331,202 @@ class _Analysis:
         evidence = [self._sentence_text(i) for i in evidence_ids[: cfg["max_evidence"]]]
         if not is_agreement:
             return Verdict(False, score, evidence=evidence)
+        records = self.records(c)
+        types = _specific(t for r in records for t in r["types"]) or self._types(c.events)
+        sectors = _unique(x for r in records for x in r["sectors"]) or self._sectors(c.context)
+        parties = _longest(_unique(x for r in records for x in r["parties"]))
         return Verdict(
             True,
             score,
-            agreement_types=self._types(c.events),
-            sectors=self._sectors(c.context),
-            parties=self._parties(c.events, c.refs),
+            agreement_types=types,
+            sectors=sectors,
+            parties=parties or self._parties(c.events, c.refs),
             amounts=self._amounts(),
             evidence=evidence,
+            agreements=records,
         )
+
+    # -- records (issue #13) -------------------------------------------------------
+    def records(self, c: Components) -> list[dict[str, Any]]:
+        """The agreements the article reports, one dict per agreement."""
+        records = cluster(self._mentions(c))
+        kept = [r for r in records if self._industrial(r)] or records[:1]
+        claimed = {m.index: n for n, r in enumerate(kept) for m in r.mentions}
+        title_lead = sorted(self.title_lead)
+        batch_sectors = next((self._record_sectors(r, claimed, n) for n, r in enumerate(kept) if r.batch), [])
+        out = []
+        for n, r in enumerate(kept):
+            sectors = self._record_sectors(r, claimed, n) or batch_sectors
+            sectors = sectors or self._sectors(title_lead)
+            evidence = next((m.index for m in r.mentions if m.event and m.body), r.mentions[0].index)
+            s = self.sentences[evidence]
+            out.append(
+                {
+                    "types": _specific(r.types) or self._types([m.index for m in r.mentions]),
+                    "parties": _longest(r.parties),
+                    "sectors": sectors,
+                    "amounts": r.amounts,
+                    "count": max(1, r.count),
+                    "evidence": self.full[s.start : s.end].strip(),
+                }
+            )
+        return out
+
+    def _industrial(self, r: Record) -> bool:
+        """A non-industrial agreement at the same ceremony is not a record (GUIDELINE)."""
+        ids = [m.index for m in r.mentions]
+        ind = self.industry.weight(ids, set(), 1.0)
+        neg = self.negative.weight(ids, set(), 1.0)
+        return not (neg > ind and neg > 0)
+
+    def _record_sectors(self, r: Record, claimed: dict[int, int], n: int) -> list[str]:
+        ids = {m.index for m in r.mentions}
+        paragraphs = {m.paragraph for m in r.mentions if m.body}
+        for j, s in enumerate(self.sentences):
+            if s.zone == "body" and s.paragraph in paragraphs and claimed.get(j, n) == n:
+                ids.add(j)
+        return self._sectors(sorted(ids))
+
+    def _mentions(self, c: Components) -> list[Mention]:
+        """Every sentence that tells something about one of the article's agreements."""
+        r = self.r
+        events = set(c.events)
+        out: list[Mention] = []
+        batch_seen = False
+        previous = -2
+        for i, s in enumerate(self.sentences):
+            body = s.zone == "body" or s.paragraph >= 0
+            noun = self.agreements.count(i) > 0
+            cancelled = bool(self.cancel.by_sentence.get(i)) and i not in events
+            if cancelled:
+                continue
+            count = self._batch_count(i)
+            own, totals = self._sentence_amounts(i)
+            linked = bool(r.record_link and r.record_link.search(self.low, s.start, s.end))
+            event = i in events
+            kind = ""
+            if event or (noun and (own or totals or count is not None or linked)):
+                kind = "mention"
+            elif batch_seen and count is not None and body:
+                kind = "mention"
+            elif batch_seen and own and body:
+                kind = "item"
+            elif previous == i - 1 and linked and body and self.sentences[i - 1].paragraph == s.paragraph:
+                kind = "continuation"
+            if not kind:
+                continue
+            parties = self._names(i) if (event or linked or kind != "mention") else []
+            if kind == "item" and len(own) > 1:
+                out.extend(self._items(i, own))
+                previous = i
+                continue
+            head = self.low[s.start : min(s.end, s.start + 80)]
+            out.append(
+                Mention(
+                    index=i,
+                    paragraph=s.paragraph,
+                    body=body,
+                    event=event,
+                    parties=parties,
+                    amounts=own if count is None or kind != "mention" else own + totals,
+                    totals=totals if count is None else [],
+                    types=self._sentence_types(i),
+                    count=count,
+                    new=bool(r.record_new and r.record_new.search(head)),
+                    indefinite=self._indefinite(i),
+                    item=kind == "item",
+                    continuation=kind == "continuation",
+                )
+            )
+            batch_seen = batch_seen or (count is not None and count != 1)
+            previous = i
+        return out
+
+    def _items(self, i: int, own: list[dict[str, Any]]) -> list[Mention]:
+        """A sentence naming several items of a batch, each with its amount."""
+        s = self.sentences[i]
+        spans = self._party_spans(i)
+        ends = [e for e, _ in self._own_amount_ends(i)]
+        cuts = [s.start] + ends[: len(own) - 1] + [s.end]
+        out = []
+        for k, a in enumerate(own):
+            names = [
+                self.full[x:y].strip(" ,;:") for x, y in spans if cuts[k] <= x < cuts[k + 1]
+            ]
+            out.append(
+                Mention(i, s.paragraph, True, False, names, [a], [], [], item=True, new=True)
+            )
+        return out
+
+    def _names(self, i: int) -> list[str]:
+        names: list[str] = []
+        for a, b in self._party_spans(i):
+            name = self.full[a:b].strip(" ,;:")
+            if len(name) >= 2 and name not in names:
+                names.append(name)
+        return names
+
+    def _sentence_types(self, i: int) -> list[str]:
+        found: list[str] = []
+        for _, _, types, _ in self.agreements.by_sentence.get(i, ()):
+            found.extend(t for t in types if t not in found)
+        return found
+
+    def _indefinite(self, i: int) -> bool:
+        hits = self.agreements.by_sentence.get(i)
+        if not hits:
+            return False
+        a, b = min(h[:2] for h in hits)
+        window = self.low[max(self.sentences[i].start, a - 30) : a]
+        if self.r.language == "ar":
+            return not _ARABIC_DEFINITE.match(self.low[a:b]) and not window.rstrip().endswith(
+                ("هذه", "هذا", "تلك")
+            )
+        return bool(_INDEFINITE.search(window))
+
+    def _batch_count(self, i: int) -> int | None:
+        """N of "six conventions", 0 for "plusieurs conventions", None when no batch."""
+        s = self.sentences[i]
+        for regex in (self.r.record_batch, self.r.record_batch_parties):
+            m = regex.search(self.low, s.start, s.end) if regex is not None else None
+            if m is None:
+                continue
+            digits = re.search(r"\d+", m.group())
+            if digits:
+                return int(digits.group())
+            words = m.group()
+            for word, value in self.r.record_numbers:
+                if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", words):
+                    return value
+            return 0
+        return None
+
+    def _own_amount_ends(self, i: int) -> list[tuple[int, str]]:
+        s = self.sentences[i]
+        out = []
+        for a, _ in self._kept_amounts():
+            window = self.low[max(s.start, a.start - 45) : a.start]
+            if s.start <= a.start < s.end and not (
+                self.r.record_total and self.r.record_total.search(window)
+            ):
+                out.append((a.end, self.full[a.start : a.end]))
+        return out
+
+    def _sentence_amounts(self, i: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(own values, stated totals) of sentence i."""
+        s = self.sentences[i]
+        own: list[dict[str, Any]] = []
+        totals: list[dict[str, Any]] = []
+        for a, currency in self._kept_amounts():
+            if not s.start <= a.start < s.end:
+                continue
+            item = {"value": as_number(a.value), "currency": currency, "text": self.full[a.start : a.end]}
+            window = self.low[max(s.start, a.start - 45) : a.start]
+            total = bool(self.r.record_total and self.r.record_total.search(window))
+            target = totals if total else own
+            if not any(x["value"] == item["value"] and x["currency"] == currency for x in target):
+                target.append(item)
+        return own, totals
 
     def _sentence_text(self, i: int) -> str:
         s = self.sentences[i]

@@ -23,7 +23,9 @@ _STOP_CAPS = frozenset(
     some several local lundi mardi mercredi jeudi vendredi samedi dimanche janvier fevrier mars
     avril mai juin juillet aout septembre octobre novembre decembre monday tuesday wednesday
     thursday friday saturday sunday january february march april may june july august september
-    october november december m mme mr ms dr ceo pdg made au-dela""")
+    october november december m mme mr ms dr ceo pdg made au-dela premiere premier deuxieme
+    troisieme quatrieme cinquieme derniere dernier second seconde first third fourth fifth last
+    hors nous final autre autres dont objectif north south east west""")
 )
 # Capitalised vocabulary that is never a signatory on its own.
 _NOT_NAMES = frozenset(_words("mmdh mdh dh dhs mad pme pmi tpe mou r&d pvc nm"))
@@ -52,16 +54,22 @@ class PartyContext:
         is_place: Callable[[str], bool],
         signs_after: Callable[[int], bool],
         lowercase_words: frozenset[str],
+        events: frozenset[str] = frozenset(),
+        cut: frozenset[str] = frozenset(),
     ) -> None:
         self.is_place = is_place
         self.signs_after = signs_after
         self.lowercase_words = lowercase_words
+        self.events = events  # event nouns: "Journée ...", "... Forum" are not signatories
+        self.cut = cut  # "pour", "for": a lowercase clause after them is not the name
 
 
 def _keep(name: str, words: list[str], heads: frozenset[str], ctx: PartyContext, end: int) -> bool:
     """Filters: places, lone common nouns, nationality adjectives, lone generic heads."""
     content = [w for w in words if w not in _LATIN_CONNECTORS]
     if not content:
+        return False
+    if content[0] in ctx.events or content[-1] in ctx.events:
         return False
     if ctx.is_place(fold_word(name)) and not ctx.signs_after(end):
         return False
@@ -74,6 +82,16 @@ def _keep(name: str, words: list[str], heads: frozenset[str], ctx: PartyContext,
     return not all(_DEMONYM.fullmatch(w) for w in content if w not in heads) or any(
         w in heads for w in content
     )
+
+
+def _cut_clause(
+    span: list[tuple[int, int, str]], cut: frozenset[str]
+) -> list[tuple[int, int, str]]:
+    """'Cluster MTA pour accompagner l'émergence' -> 'Cluster MTA' (no capital after 'pour')."""
+    for k, (_, _, tok) in enumerate(span):
+        if k and fold_word(tok) in cut and not any(_is_cap(t) for _, _, t in span[k + 1 :]):
+            return span[:k]
+    return span
 
 
 def latin_parties(
@@ -134,7 +152,7 @@ def latin_parties(
                 j = last = j + 1
                 continue
             break
-        span = tokens[i : last + 1]
+        span = _cut_clause(tokens[i : last + 1], ctx.cut)
         while span and fold_word(span[0][2]) in _ARTICLES:
             span = span[1:]
         if span:

@@ -113,6 +113,15 @@ class LanguageRules:
     party_heads: frozenset[str]
     party_stop: frozenset[str]
     amounts: AmountGrammar
+    party_clause: re.Pattern[str] | None = None  # attendants, events, beneficiaries
+    party_events: frozenset[str] = frozenset()
+    party_cut: frozenset[str] = frozenset()
+    record_new: re.Pattern[str] | None = None  # "la deuxième", "in a second agreement"
+    record_batch: re.Pattern[str] | None = None  # "six conventions", "plusieurs accords"
+    record_batch_parties: re.Pattern[str] | None = None  # "avec cinq investisseurs"
+    record_total: re.Pattern[str] | None = None  # "au total", "combined"
+    record_link: re.Pattern[str] | None = None  # "entre", "associe", "with"
+    record_numbers: tuple[tuple[str, int], ...] = ()
 
 
 def _weighted(entries: list[dict[str, Any]], key: str, arabic: bool) -> WeightedGroups:
@@ -128,6 +137,8 @@ def _build(
 ) -> LanguageRules:
     arabic = language == "ar"
     agreements = own.get("agreement", [])
+    parties = {**own.get("parties", {}), **own.get("parties_clean", {})}
+    records = own.get("records", {})
     cancel = own.get("cancel", {})
     # Latin-script places and institutions also appear in Arabic articles (OCP).
     places = list(own.get("morocco", {}).get("patterns", []))
@@ -173,6 +184,20 @@ def _build(
         amount_exclude=_compile(own.get("amounts", {}).get("exclude_before", []), arabic),
         party_heads=frozenset(fold(w) for w in own.get("parties", {}).get("heads", [])),
         party_stop=frozenset(fold(w) for w in own.get("parties", {}).get("stop", [])),
+        party_clause=_compile(parties.get("clause", []), arabic),
+        party_events=frozenset(fold(w) for w in parties.get("events", [])),
+        party_cut=frozenset(fold(w) for w in parties.get("cut", [])),
+        record_new=_compile(records.get("new", []), arabic),
+        record_batch=_compile(records.get("batch", []), arabic),
+        record_batch_parties=_compile(records.get("batch_parties", []), arabic),
+        record_total=_compile(records.get("total", []), arabic),
+        record_link=_compile(records.get("link", []), arabic),
+        record_numbers=tuple(
+            sorted(
+                ((fold(k), int(v)) for k, v in records.get("numbers", {}).items()),
+                key=lambda kv: -len(kv[0]),
+            )
+        ),
         amounts=AmountGrammar(
             {
                 **common.get("amounts", {}),
