@@ -354,8 +354,12 @@ class _Analysis:
         claimed = {m.index: n for n, r in enumerate(kept) for m in r.mentions}
         title_lead = sorted(self.title_lead)
         batch_sectors = next((self._record_sectors(r, claimed, n) for n, r in enumerate(kept) if r.batch), [])
+        if len(kept) == 1:
+            kept[0].amounts = self._amounts()  # one agreement: the article's values are its own
         out = []
         for n, r in enumerate(kept):
+            if not r.amounts and not r.batch:
+                r.amounts = list(r.totals)
             sectors = self._record_sectors(r, claimed, n) or batch_sectors
             sectors = sectors or self._sectors(title_lead)
             evidence = next((m.index for m in r.mentions if m.event and m.body), r.mentions[0].index)
@@ -400,7 +404,7 @@ class _Analysis:
             cancelled = bool(self.cancel.by_sentence.get(i)) and i not in events
             if cancelled:
                 continue
-            count = self._batch_count(i)
+            count = self._batch_count(i, batch_seen)
             own, totals = self._sentence_amounts(i)
             linked = bool(r.record_link and r.record_link.search(self.low, s.start, s.end))
             event = i in events
@@ -434,6 +438,7 @@ class _Analysis:
                     count=count,
                     new=bool(r.record_new and r.record_new.search(head)),
                     indefinite=self._indefinite(i),
+                    plural=self._plural(i),
                     item=kind == "item",
                     continuation=kind == "continuation",
                 )
@@ -459,12 +464,23 @@ class _Analysis:
         return out
 
     def _names(self, i: int) -> list[str]:
+        """Signatory names of sentence i (none from a Title Case headline)."""
+        s = self.sentences[i]
+        if s.zone == "title":
+            words = [w for w in self.full[s.start : s.end].split() if w[:1].isalpha()]
+            if words and sum(w[0].isupper() for w in words) >= 0.6 * len(words) and len(words) > 3:
+                return []
         names: list[str] = []
         for a, b in self._party_spans(i):
             name = self.full[a:b].strip(" ,;:")
-            if len(name) >= 2 and name not in names:
+            if len(name) >= 2 and name not in names and not self._sector_word(name):
                 names.append(name)
         return names
+
+    def _sector_word(self, name: str) -> bool:
+        """'Automobile', 'Green Hydrogen': a sector of the vocabulary, not an organisation."""
+        regex = self.r.sectors.regex
+        return bool(regex is not None and regex.fullmatch(fold(name)))
 
     def _sentence_types(self, i: int) -> list[str]:
         found: list[str] = []
@@ -476,18 +492,31 @@ class _Analysis:
         hits = self.agreements.by_sentence.get(i)
         if not hits:
             return False
-        a, b = min(h[:2] for h in hits)
-        window = self.low[max(self.sentences[i].start, a - 30) : a]
-        if self.r.language == "ar":
-            return not _ARABIC_DEFINITE.match(self.low[a:b]) and not window.rstrip().endswith(
-                ("هذه", "هذا", "تلك")
-            )
-        return bool(_INDEFINITE.search(window))
+        start = self.sentences[i].start
+        for a, b, _, _ in hits:
+            window = self.low[max(start, a - 30) : a]
+            if self.r.language == "ar":
+                if not _ARABIC_DEFINITE.match(self.low[a:b]) and not window.rstrip().endswith(
+                    ("هذه", "هذا", "تلك")
+                ):
+                    return True
+            elif _INDEFINITE.search(window):
+                return True
+        return False
 
-    def _batch_count(self, i: int) -> int | None:
+    def _plural(self, i: int) -> bool:
+        """Every agreement noun of the sentence is plural ("les conventions", "the contracts")."""
+        hits = self.agreements.by_sentence.get(i)
+        if not hits:
+            return False
+        ends = ("ات", "ين") if self.r.language == "ar" else ("s",)
+        return all((self.low[a:b].split() or [""])[0].endswith(ends) for a, b, _, _ in hits)
+
+    def _batch_count(self, i: int, in_batch: bool = False) -> int | None:
         """N of "six conventions", 0 for "plusieurs conventions", None when no batch."""
         s = self.sentences[i]
-        for regex in (self.r.record_batch, self.r.record_batch_parties):
+        regexes = [self.r.record_batch, self.r.record_batch_parties]
+        for regex in regexes + ([self.r.record_group] if in_batch else []):
             m = regex.search(self.low, s.start, s.end) if regex is not None else None
             if m is None:
                 continue

@@ -31,6 +31,7 @@ class Mention:
     count: int | None = None  # batch size (0: untold, "plusieurs"); None: not a batch
     new: bool = False  # marked as a new item ("autre", "la deuxième", "for its part")
     indefinite: bool = False  # "une convention", "an agreement"
+    plural: bool = False  # "les conventions", "the contracts": the batch told again
     item: bool = False  # a named item of a batch (party + amount, no agreement noun)
     continuation: bool = False  # "Elle associe ...": more parties for the previous record
 
@@ -94,6 +95,11 @@ def cluster(mentions: list[Mention]) -> list[Record]:
         if m.count is not None and not m.item:
             if batch is None and not any(r.group for r in records):
                 batch = Record(count=m.count, batch=True)
+                # earlier plural mentions ("the contracts were signed by ...") told this batch
+                for r in [r for r in records if all(x.plural for x in r.mentions)]:
+                    records.remove(r)
+                    for x in r.mentions:
+                        batch.add(x)
                 batch.add(m)
                 records.append(batch)
                 continue
@@ -115,7 +121,7 @@ def cluster(mentions: list[Mention]) -> list[Record]:
             shared.add(m)
         elif last is None or m.new or m.item:
             records.append(_new(m))
-        elif last.batch and (m.parties or m.amounts):
+        elif last.batch and (m.parties or m.amounts) and not m.plural:
             records.append(_new(m))
         elif m.indefinite and m.event and any(x.body for x in last.mentions):
             records.append(_new(m))

@@ -119,6 +119,7 @@ class LanguageRules:
     record_new: re.Pattern[str] | None = None  # "la deuxième", "in a second agreement"
     record_batch: re.Pattern[str] | None = None  # "six conventions", "plusieurs accords"
     record_batch_parties: re.Pattern[str] | None = None  # "avec cinq investisseurs"
+    record_group: re.Pattern[str] | None = None  # inside a batch: "deux projets"
     record_total: re.Pattern[str] | None = None  # "au total", "combined"
     record_link: re.Pattern[str] | None = None  # "entre", "associe", "with"
     record_numbers: tuple[tuple[str, int], ...] = ()
@@ -191,6 +192,7 @@ def _build(
         record_batch=_compile(records.get("batch", []), arabic),
         record_batch_parties=_compile(records.get("batch_parties", []), arabic),
         record_total=_compile(records.get("total", []), arabic),
+        record_group=_compile(records.get("group", []), arabic),
         record_link=_compile(records.get("link", []), arabic),
         record_numbers=tuple(
             sorted(
