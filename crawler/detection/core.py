@@ -420,6 +420,12 @@ class _Analysis:
             if not kind:
                 continue
             parties = self._names(i) if (event or linked or kind != "mention") else []
+            if event and not parties and body and i > 0:
+                # "L'entreprise a signé ...", "The two companies signed ...": the signatories
+                # are named in the sentence before, in the same paragraph
+                before = self.sentences[i - 1]
+                if before.zone == "body" and before.paragraph == s.paragraph:
+                    parties = self._names(i - 1)
             if kind == "item" and len(own) > 1:
                 out.extend(self._items(i, own))
                 previous = i
@@ -473,8 +479,11 @@ class _Analysis:
         names: list[str] = []
         for a, b in self._party_spans(i):
             name = self.full[a:b].strip(" ,;:")
-            if len(name) >= 2 and name not in names and not self._sector_word(name):
-                names.append(name)
+            if len(name) < 2 or name in names or self._sector_word(name):
+                continue
+            if self._is_place(fold(name)):
+                continue  # "Souss-Massa", "Casablanca": where, not who
+            names.append(name)
         return names
 
     def _sector_word(self, name: str) -> bool:

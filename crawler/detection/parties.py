@@ -25,7 +25,15 @@ _STOP_CAPS = frozenset(
     thursday friday saturday sunday january february march april may june july august september
     october november december m mme mr ms dr ceo pdg made au-dela premiere premier deuxieme
     troisieme quatrieme cinquieme derniere dernier second seconde first third fourth fifth last
-    hors nous final autre autres dont objectif north south east west""")
+    hors nous final autre autres dont objectif north south east west sa son ses leur leurs notre
+    its our""")
+)
+# Person titles: "Minister Delegate", "Président ..." name a person, not a signatory.
+_TITLES = frozenset(
+    fold_word(w)
+    for w in _words("""ministre minister ministers president presidente directeur directrice director
+    ceo pdg chairman secretary secretaire gouverneur governor wali ambassadeur ambassador delegate
+    delegue""")
 )
 # Capitalised vocabulary that is never a signatory on its own.
 _NOT_NAMES = frozenset(_words("mmdh mdh dh dhs mad pme pmi tpe mou r&d pvc nm"))
@@ -69,7 +77,7 @@ def _keep(name: str, words: list[str], heads: frozenset[str], ctx: PartyContext,
     content = [w for w in words if w not in _LATIN_CONNECTORS]
     if not content:
         return False
-    if content[0] in ctx.events or content[-1] in ctx.events:
+    if content[0] in ctx.events or content[-1] in ctx.events or content[0] in _TITLES:
         return False
     if ctx.is_place(fold_word(name)) and not ctx.signs_after(end):
         return False
@@ -217,8 +225,17 @@ def arabic_parties(
             last = j
             j += 1
         tail = [fold_word(t) for _, _, t in tokens[i + 1 : last + 1]]
-        # "المجموعة الهندية" (the Indian group): an anaphora, not a name.
+        # "المجموعة الهندية" (the Indian group), "شركة إسبانية" (a Spanish company): a
+        # description, not a name.
         anaphora = head_low.startswith("ال") and all(w.endswith(("ية", "ي")) for w in tail)
+        anaphora = anaphora or (
+            not head_low.startswith("ال")
+            and bool(tail)
+            and tail[0].endswith(("ية", "ي"))
+            and not tail[0].startswith("ال")
+        )
+        if tail and tail[-1] in ("هذه", "هذا"):
+            anaphora = True
         if (tail and not anaphora) or head_low in alone_ok:
             spans.append((a + skip, tokens[last][1]))
         i = last + 1

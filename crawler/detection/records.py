@@ -143,6 +143,8 @@ def _settle(records: list[Record]) -> list[Record]:
         return records
     others = [r for r in records if r is not batch]
     for r in others:
+        if len([p for p in r.parties if p not in batch.parties]) > 1:
+            continue  # its own sentence names both sides: the batch's parties are not its own
         for name in batch.parties:
             if not any(_same_party(name, p) for p in r.parties):
                 r.parties.append(name)
