@@ -181,8 +181,10 @@ class _Analysis:
         self.sectors = _Hits(self.starts)
         self.industry = _Hits(self.starts)
         for a, b, name, w in r.sectors.hits(masked):
-            self.sectors.add(a, b, name, w)
             self.industry.add(a, b, name, w)
+            if name in r.location_sectors and r.locative and self._located(a):
+                continue  # "dans la zone franche de Kénitra": where the plant is, not the sector
+            self.sectors.add(a, b, name, w)
         for a, b, name, w in r.industry.hits(masked):
             self.industry.add(a, b, name, w)
         self.negative = _Hits(self.starts)
@@ -193,6 +195,10 @@ class _Analysis:
             for a, b, _, _ in hits:
                 self.morocco.add(a, b, None, 0.5)
         self.raw_amounts = find_amounts(self.low, r.language, r.amounts)
+
+    def _located(self, pos: int) -> bool:
+        window = self.low[max(0, pos - 40) : pos]
+        return bool(self.r.locative and self.r.locative.search(window))
 
     # -- sentence-level evidence ------------------------------------------------
     def _is_event(self, i: int) -> bool:
@@ -360,7 +366,7 @@ class _Analysis:
         for n, r in enumerate(kept):
             if not r.amounts and not r.batch:
                 r.amounts = list(r.totals)
-            sectors = self._record_sectors(r, claimed, n) or batch_sectors
+            sectors = self._record_sectors(r, claimed, n, single=len(kept) == 1) or batch_sectors
             sectors = sectors or self._sectors(title_lead)
             evidence = next((m.index for m in r.mentions if m.event and m.body), r.mentions[0].index)
             s = self.sentences[evidence]
@@ -383,8 +389,12 @@ class _Analysis:
         neg = self.negative.weight(ids, set(), 1.0)
         return not (neg > ind and neg > 0)
 
-    def _record_sectors(self, r: Record, claimed: dict[int, int], n: int) -> list[str]:
-        ids = {m.index for m in r.mentions}
+    def _record_sectors(
+        self, r: Record, claimed: dict[int, int], n: int, single: bool = False
+    ) -> list[str]:
+        """Sectors of the record's sentences and of the rest of their paragraphs (plus the
+        title and lead when the article reports this one agreement)."""
+        ids = {m.index for m in r.mentions} | (self.title_lead if single else set())
         paragraphs = {m.paragraph for m in r.mentions if m.body}
         for j, s in enumerate(self.sentences):
             if s.zone == "body" and s.paragraph in paragraphs and claimed.get(j, n) == n:

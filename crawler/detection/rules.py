@@ -89,6 +89,16 @@ class WeightedGroups:
         return out
 
 
+def _locative(words: list[str], arabic: bool) -> re.Pattern[str] | None:
+    """A locative word followed by up to three words, at the end of the text before a hit."""
+    if not words:
+        return None
+    alts = "|".join(fold(w).replace("~", r"\w*") for w in words)
+    if arabic:  # "بالمنطقة": the clitic sits on the word itself
+        return re.compile(rf"(?:(?<!\w)(?:{alts})\s+(?:\S+\s+){{0,2}}|(?<!\w)ب)$")
+    return re.compile(rf"(?<!\w)(?:{alts})\s+(?:[\w'-]+\s+){{0,3}}$")
+
+
 @dataclass(frozen=True)
 class LanguageRules:
     """Compiled rules of one language (its own file merged with common.toml)."""
@@ -123,6 +133,8 @@ class LanguageRules:
     record_total: re.Pattern[str] | None = None  # "au total", "combined"
     record_link: re.Pattern[str] | None = None  # "entre", "associe", "with"
     record_numbers: tuple[tuple[str, int], ...] = ()
+    locative: re.Pattern[str] | None = None  # "dans la", "in the": a zone as a location
+    location_sectors: frozenset[str] = frozenset()  # sectors marked `location = true`
 
 
 def _weighted(entries: list[dict[str, Any]], key: str, arabic: bool) -> WeightedGroups:
@@ -193,6 +205,10 @@ def _build(
         record_batch_parties=_compile(records.get("batch_parties", []), arabic),
         record_total=_compile(records.get("total", []), arabic),
         record_group=_compile(records.get("group", []), arabic),
+        locative=_locative(records.get("locative", []), arabic),
+        location_sectors=frozenset(
+            str(e["name"]) for e in own.get("sector", []) if e.get("location", False)
+        ),
         record_link=_compile(records.get("link", []), arabic),
         record_numbers=tuple(
             sorted(
