@@ -419,8 +419,12 @@ class _Analysis:
             linked = bool(r.record_link and r.record_link.search(self.low, s.start, s.end))
             event = i in events
             kind = ""
+            opens = bool(r.record_new and r.record_new.search(self.low, s.start, min(s.end, s.start + 40)))
             if event or (noun and (own or totals or count is not None or linked)):
                 kind = "mention"
+            elif out and body and opens and self.signing.count(i):
+                kind = "mention"  # "La deuxième, signée entre X et Y, ...": the noun is elided
+                event = True
             elif batch_seen and count is not None and body:
                 kind = "mention"
             elif batch_seen and own and body:
@@ -440,7 +444,7 @@ class _Analysis:
                 out.extend(self._items(i, own))
                 previous = i
                 continue
-            head = self.low[s.start : min(s.end, s.start + 80)]
+            head = self.low[s.start : min(s.end, s.start + 120)]
             out.append(
                 Mention(
                     index=i,

@@ -117,6 +117,17 @@ def cluster(mentions: list[Mention]) -> list[Record]:
             last.add(m)
         elif m.new and not m.item and last is not None and any(x.body for x in last.mentions):
             records.append(_new(m))
+        elif m.item and not m.new and not m.parties and last is not None and not last.batch and (
+            last.mentions[-1].paragraph == m.paragraph or not last.amounts
+        ):
+            last.add(m)  # "The group committed to spend ...": the value of the one just told
+        elif (
+            shared is not None
+            and shared.batch
+            and not m.plural
+            and (m.amounts or m.indefinite)
+        ):
+            records.append(_new(m))  # one named agreement of the batch, with its own value
         elif shared is not None:
             shared.add(m)
         elif last is None or m.new or m.item:

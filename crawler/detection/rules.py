@@ -96,7 +96,7 @@ def _locative(words: list[str], arabic: bool) -> re.Pattern[str] | None:
     alts = "|".join(fold(w).replace("~", r"\w*") for w in words)
     if arabic:  # "بالمنطقة": the clitic sits on the word itself
         return re.compile(rf"(?:(?<!\w)(?:{alts})\s+(?:\S+\s+){{0,2}}|(?<!\w)ب)$")
-    return re.compile(rf"(?<!\w)(?:{alts})\s+(?:[\w'-]+\s+){{0,3}}$")
+    return re.compile(rf"(?<!\w)(?:{alts})\s+(?:[\w'-]+\s+){{0,4}}$")
 
 
 @dataclass(frozen=True)
