@@ -83,10 +83,13 @@ class _Hits:
         if index >= 0:
             self.by_sentence[index].append((start, end, label, weight))
 
-    def add_all(self, regex: re.Pattern[str] | None, text: str) -> _Hits:
+    def add_all(
+        self, regex: re.Pattern[str] | None, text: str, spans: list[tuple[int, int]] | None = None
+    ) -> _Hits:
         if regex is not None:
-            for m in regex.finditer(text):
-                self.add(m.start(), m.end())
+            for a, b in spans if spans is not None else [(0, len(text))]:
+                for m in regex.finditer(text, a, b):
+                    self.add(m.start(), m.end())
         return self
 
     def count(self, index: int) -> int:
@@ -158,6 +161,8 @@ class _Analysis:
         self.title_lead = {i for i, s in enumerate(self.sentences) if s.zone != "body"}
         self._ctx: PartyContext | None = None
         self._ptext: str | None = None
+        self._kept: list[tuple[Any, str]] | None = None
+        self._spans: dict[int, list[tuple[int, int]]] = {}
         masked = _mask(self.low, r.ignore)
         self.agreements = _Hits(self.starts)
         if r.agreement is not None:
@@ -171,30 +176,49 @@ class _Analysis:
             self.sectors = self.industry = self.negative = none
             self.raw_amounts = []
             return
+        # Places, dates and domain vocabulary only matter in the title, the lead and the
+        # paragraphs that speak of an agreement: scan those only (this keeps detection fast).
+        spans = self._context_spans()
         self.signing = _Hits(self.starts).add_all(r.signing, masked)
         self.cancel = _Hits(self.starts)
         for a, b, kind, _ in r.cancel.hits(self.low):
             self.cancel.add(a, b, kind)
-        self.dates = _Hits(self.starts).add_all(r.dates, self.low)
-        self.morocco = _Hits(self.starts).add_all(r.morocco, self.low)
-        self.foreign = _Hits(self.starts).add_all(r.foreign, self.low)
+        self.dates = _Hits(self.starts).add_all(r.dates, self.low, spans)
+        self.morocco = _Hits(self.starts).add_all(r.morocco, self.low, spans)
+        self.foreign = _Hits(self.starts).add_all(r.foreign, self.low, spans)
         self.sectors = _Hits(self.starts)
         self.industry = _Hits(self.starts)
-        for a, b, name, w in r.sectors.hits(masked):
+        for a, b, name, w in r.sectors.hits(masked, spans):
             self.industry.add(a, b, name, w)
             if name in r.location_sectors and r.locative and self._located(a):
                 continue  # "dans la zone franche de Kénitra": where the plant is, not the sector
             self.sectors.add(a, b, name, w)
-        for a, b, name, w in r.industry.hits(masked):
+        for a, b, name, w in r.industry.hits(masked, spans):
             self.industry.add(a, b, name, w)
         self.negative = _Hits(self.starts)
-        for a, b, name, w in r.negative.hits(self.low):
+        for a, b, name, w in r.negative.hits(self.low, spans):
             self.negative.add(a, b, name, w)
-        weak = _Hits(self.starts).add_all(r.morocco_weak, self.low)
+        weak = _Hits(self.starts).add_all(r.morocco_weak, self.low, spans)
         for hits in weak.by_sentence.values():
             for a, b, _, _ in hits:
                 self.morocco.add(a, b, None, 0.5)
         self.raw_amounts = find_amounts(self.low, r.language, r.amounts)
+
+    def _context_spans(self) -> list[tuple[int, int]]:
+        """Text spans of the title, the lead and every paragraph that mentions an agreement."""
+        paragraphs = {
+            self.sentences[i].paragraph
+            for hits in (self.agreements, self.reference)
+            for i in hits.by_sentence
+        }
+        spans: list[tuple[int, int]] = []
+        for s in self.sentences:
+            if s.zone != "body" or s.paragraph in paragraphs:
+                if spans and self.low[spans[-1][1] : s.start].strip() == "":
+                    spans[-1] = (spans[-1][0], s.end)
+                else:
+                    spans.append((s.start, s.end))
+        return spans
 
     def _located(self, pos: int) -> bool:
         window = self.low[max(0, pos - 40) : pos]
@@ -224,6 +248,11 @@ class _Analysis:
         return bool(self._party_spans(i))
 
     def _party_spans(self, i: int) -> list[tuple[int, int]]:
+        if i not in self._spans:
+            self._spans[i] = self._compute_party_spans(i)
+        return self._spans[i]
+
+    def _compute_party_spans(self, i: int) -> list[tuple[int, int]]:
         s = self.sentences[i]
         r = self.r
         ctx = self._party_context()
@@ -621,7 +650,12 @@ class _Analysis:
         # Keep the longest form when one name contains another.
         return [x for x in names if not any(x != y and x in y for y in names)]
 
-    def _kept_amounts(self) -> list[tuple[Any, int]]:
+    def _kept_amounts(self) -> list[tuple[Any, str]]:
+        if self._kept is None:
+            self._kept = self._compute_kept_amounts()
+        return self._kept
+
+    def _compute_kept_amounts(self) -> list[tuple[Any, str]]:
         out = []
         last_currency: dict[int, str] = {}
         for a in self.raw_amounts:

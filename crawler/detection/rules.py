@@ -78,14 +78,17 @@ class WeightedGroups:
     weights: tuple[float, ...]
     regex: re.Pattern[str] | None
 
-    def hits(self, text: str) -> list[tuple[int, int, str, float]]:
-        """(start, end, name, weight) of every match in `text`."""
+    def hits(
+        self, text: str, spans: list[tuple[int, int]] | None = None
+    ) -> list[tuple[int, int, str, float]]:
+        """(start, end, name, weight) of every match in `text` (or in its `spans` only)."""
         if self.regex is None:
             return []
         out = []
-        for m in self.regex.finditer(text):
-            i = int(m.lastgroup[1:])  # type: ignore[index]
-            out.append((m.start(), m.end(), self.names[i], self.weights[i]))
+        for a, b in spans if spans is not None else [(0, len(text))]:
+            for m in self.regex.finditer(text, a, b):
+                i = int(m.lastgroup[1:])  # type: ignore[index]
+                out.append((m.start(), m.end(), self.names[i], self.weights[i]))
         return out
 
 
