@@ -303,6 +303,19 @@ class _Analysis:
         s = self.sentences[i]
         return self.full[s.start : s.end].rstrip(" \"»”)").endswith(("?", "؟"))
 
+    def _subject_event(self, events: list[int]) -> bool:
+        """A signature by the company the title or lead is about is the article's news,
+        even late in the text ("Sanalab prépare son usine" ... "Sanalab a signé mardi ...")."""
+        heads = " ".join(self.low[self.sentences[i].start : self.sentences[i].end] for i in self.title_lead)
+        for i in events:
+            if i in self.title_lead or not self.dates.count(i):
+                continue
+            for a, b in self._party_spans(i):
+                name = self.low[a:b].strip(" ,;:")
+                if len(name) >= 4 and name in heads:
+                    return True
+        return False
+
     def _lede_event(self, events: list[int]) -> bool:
         """A named, anchored signature in the first body paragraph is the news itself."""
         return any(
@@ -350,7 +363,8 @@ class _Analysis:
             refs_in_title_lead=any(
                 i in self.title_lead for i in refs + [j for j in range(n) if self.signing.count(j)]
             )
-            or self._lede_event(events),
+            or self._lede_event(events)
+            or self._subject_event(events),
             industrial=ind,
             non_industrial=neg,
             abroad=foreign > 0 and mor == 0,
@@ -367,7 +381,7 @@ class _Analysis:
         if not is_agreement:
             return Verdict(False, score, evidence=evidence)
         records = self.records(c)
-        types = _specific(t for r in records for t in r["types"]) or self._types(c.events)
+        types = _unique(t for r in records for t in r["types"]) or self._types(c.events)
         sectors = _unique(x for r in records for x in r["sectors"]) or self._sectors(c.context)
         parties = _longest(_unique(x for r in records for x in r["parties"]))
         return Verdict(
