@@ -155,7 +155,9 @@ def print_records(pairs: list[tuple[dict[str, Any], Any]]) -> None:
     p = s["matched"] / s["pred"] if s["pred"] else 1.0
     r = s["matched"] / s["gold"] if s["gold"] else 1.0
     n = s["articles"]
-    print("\nAgreement records on true-positive articles (greedy best fit, as ../shared/mirror/score.py)")
+    print(
+        "\nAgreement records on true-positive articles (greedy best fit, as ../shared/mirror/score.py)"
+    )
     print(
         f"  records: precision {p:5.3f} ({s['matched']}/{s['pred']})   recall {r:5.3f} "
         f"({s['matched']}/{s['gold']})   count exact on {s['exact']}/{n} articles "

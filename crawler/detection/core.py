@@ -301,12 +301,14 @@ class _Analysis:
 
     def _is_question(self, i: int) -> bool:
         s = self.sentences[i]
-        return self.full[s.start : s.end].rstrip(" \"»”)").endswith(("?", "؟"))
+        return self.full[s.start : s.end].rstrip(' "»”)').endswith(("?", "؟"))
 
     def _subject_event(self, events: list[int]) -> bool:
         """A signature by the company the title or lead is about is the article's news,
         even late in the text ("Sanalab prépare son usine" ... "Sanalab a signé mardi ...")."""
-        heads = " ".join(self.low[self.sentences[i].start : self.sentences[i].end] for i in self.title_lead)
+        heads = " ".join(
+            self.low[self.sentences[i].start : self.sentences[i].end] for i in self.title_lead
+        )
         for i in events:
             if i in self.title_lead or not self.dates.count(i):
                 continue
@@ -402,7 +404,9 @@ class _Analysis:
         kept = [r for r in records if self._industrial(r)] or records[:1]
         claimed = {m.index: n for n, r in enumerate(kept) for m in r.mentions}
         title_lead = sorted(self.title_lead)
-        batch_sectors = next((self._record_sectors(r, claimed, n) for n, r in enumerate(kept) if r.batch), [])
+        batch_sectors = next(
+            (self._record_sectors(r, claimed, n) for n, r in enumerate(kept) if r.batch), []
+        )
         if len(kept) == 1:
             kept[0].amounts = self._amounts()  # one agreement: the article's values are its own
         out = []
@@ -411,7 +415,9 @@ class _Analysis:
                 r.amounts = list(r.totals)
             sectors = self._record_sectors(r, claimed, n, single=len(kept) == 1) or batch_sectors
             sectors = sectors or self._sectors(title_lead)
-            evidence = next((m.index for m in r.mentions if m.event and m.body), r.mentions[0].index)
+            evidence = next(
+                (m.index for m in r.mentions if m.event and m.body), r.mentions[0].index
+            )
             s = self.sentences[evidence]
             out.append(
                 {
@@ -462,7 +468,9 @@ class _Analysis:
             linked = bool(r.record_link and r.record_link.search(self.low, s.start, s.end))
             event = i in events
             kind = ""
-            opens = bool(r.record_new and r.record_new.search(self.low, s.start, min(s.end, s.start + 40)))
+            opens = bool(
+                r.record_new and r.record_new.search(self.low, s.start, min(s.end, s.start + 40))
+            )
             if event or (noun and (own or totals or count is not None or linked)):
                 kind = "mention"
             elif out and body and opens and self.signing.count(i):
@@ -472,7 +480,12 @@ class _Analysis:
                 kind = "mention"
             elif batch_seen and own and body:
                 kind = "item"
-            elif previous == i - 1 and linked and body and self.sentences[i - 1].paragraph == s.paragraph:
+            elif (
+                previous == i - 1
+                and linked
+                and body
+                and self.sentences[i - 1].paragraph == s.paragraph
+            ):
                 kind = "continuation"
             if not kind:
                 continue
@@ -515,12 +528,10 @@ class _Analysis:
         s = self.sentences[i]
         spans = self._party_spans(i)
         ends = [e for e, _ in self._own_amount_ends(i)]
-        cuts = [s.start] + ends[: len(own) - 1] + [s.end]
+        cuts = [s.start, *ends[: len(own) - 1], s.end]
         out = []
         for k, a in enumerate(own):
-            names = [
-                self.full[x:y].strip(" ,;:") for x, y in spans if cuts[k] <= x < cuts[k + 1]
-            ]
+            names = [self.full[x:y].strip(" ,;:") for x, y in spans if cuts[k] <= x < cuts[k + 1]]
             out.append(
                 Mention(i, s.paragraph, True, False, names, [a], [], [], item=True, new=True)
             )
@@ -615,7 +626,11 @@ class _Analysis:
         for a, currency in self._kept_amounts():
             if not s.start <= a.start < s.end:
                 continue
-            item = {"value": as_number(a.value), "currency": currency, "text": self.full[a.start : a.end]}
+            item = {
+                "value": as_number(a.value),
+                "currency": currency,
+                "text": self.full[a.start : a.end],
+            }
             window = self.low[max(s.start, a.start - 45) : a.start]
             total = bool(self.r.record_total and self.r.record_total.search(window))
             target = totals if total else own

@@ -117,28 +117,33 @@ def cluster(mentions: list[Mention]) -> list[Record]:
             last.add(m)
         elif m.new and not m.item and last is not None and any(x.body for x in last.mentions):
             records.append(_new(m))
-        elif m.item and not m.new and not m.parties and last is not None and not last.batch and (
-            last.mentions[-1].paragraph == m.paragraph or not last.amounts
+        elif (
+            m.item
+            and not m.new
+            and not m.parties
+            and last is not None
+            and not last.batch
+            and (last.mentions[-1].paragraph == m.paragraph or not last.amounts)
         ):
             last.add(m)  # "The group committed to spend ...": the value of the one just told
-        elif (
-            shared is not None
-            and shared.batch
-            and not m.plural
-            and (m.amounts or m.indefinite)
-        ):
+        elif shared is not None and shared.batch and not m.plural and (m.amounts or m.indefinite):
             records.append(_new(m))  # one named agreement of the batch, with its own value
         elif shared is not None:
             shared.add(m)
-        elif last is None or m.new or m.item:
-            records.append(_new(m))
-        elif last.batch and (m.parties or m.amounts) and not m.plural:
-            records.append(_new(m))
-        elif m.indefinite and m.event and any(x.body for x in last.mentions):
+        elif _opens(m, last):
             records.append(_new(m))
         else:
-            last.add(m)
+            last.add(m)  # type: ignore[union-attr]  # _opens is True when last is None
     return _settle(records)
+
+
+def _opens(m: Mention, last: Record | None) -> bool:
+    """Does a mention that shares nothing with the records so far open a record of its own?"""
+    if last is None or m.new or m.item:
+        return True
+    if last.batch:  # a named agreement after the batch summary
+        return bool(m.parties or m.amounts) and not m.plural
+    return m.indefinite and m.event and any(x.body for x in last.mentions)
 
 
 def _new(m: Mention) -> Record:
