@@ -551,6 +551,13 @@ class _Analysis:
                 continue
             if self._is_place(fold(name)):
                 continue  # "Souss-Massa", "Casablanca": where, not who
+            if (
+                name.islower()
+                and len(name.split()) <= 2
+                and self.r.language != "ar"
+                and fold(name) not in ("gouvernement", "government")
+            ):
+                continue  # "institut spécialisé": a description, not a name
             names.append(name)
         return names
 

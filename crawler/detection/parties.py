@@ -225,17 +225,20 @@ def arabic_parties(
             last = j
             j += 1
         tail = [fold_word(t) for _, _, t in tokens[i + 1 : last + 1]]
+        for k, w in enumerate(tail):
+            if w in ("هذه", "هذا", "تلك", "ذلك"):  # a demonstrative ends the name
+                last = i + k
+                tail = tail[:k]
+                break
         # "المجموعة الهندية" (the Indian group), "شركة إسبانية" (a Spanish company): a
         # description, not a name.
         anaphora = head_low.startswith("ال") and all(w.endswith(("ية", "ي")) for w in tail)
         anaphora = anaphora or (
             not head_low.startswith("ال")
             and bool(tail)
-            and tail[0].endswith(("ية", "ي"))
+            and tail[0].endswith("ية")
             and not tail[0].startswith("ال")
         )
-        if tail and tail[-1] in ("هذه", "هذا"):
-            anaphora = True
         if (tail and not anaphora) or head_low in alone_ok:
             spans.append((a + skip, tokens[last][1]))
         i = last + 1
