@@ -431,6 +431,9 @@ class _Analysis:
             )
         return out
 
+    def _ref_sentences(self) -> list[int]:
+        return sorted(set(self.agreements.by_sentence) | set(self.reference.by_sentence))
+
     def _industrial(self, r: Record) -> bool:
         """A non-industrial agreement at the same ceremony is not a record (GUIDELINE)."""
         ids = [m.index for m in r.mentions]
@@ -448,7 +451,22 @@ class _Analysis:
         for j, s in enumerate(self.sentences):
             if s.zone == "body" and s.paragraph in paragraphs and claimed.get(j, n) == n:
                 ids.add(j)
-        return self._sectors(sorted(ids))
+        found = self._sectors(sorted(ids))
+        if single:
+            # Other paragraphs that name the agreement: a sector they repeat is its own too
+            # (a sector named once there is more likely background).
+            more = {
+                j
+                for j, s in enumerate(self.sentences)
+                if s.zone == "body"
+                and s.paragraph in {self.sentences[i].paragraph for i in self._ref_sentences()}
+            } - ids
+            counts: dict[str, int] = defaultdict(int)
+            for j in more:
+                for _, _, name, _ in self.sectors.by_sentence.get(j, ()):
+                    counts[name] += 1
+            found += [name for name, k in counts.items() if k >= 2 and name not in found]
+        return found
 
     def _mentions(self, c: Components) -> list[Mention]:
         """Every sentence that tells something about one of the article's agreements."""
