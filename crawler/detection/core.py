@@ -18,6 +18,7 @@ from .text import build_document, fold, fold_case_preserving, fold_word
 
 _MAX_EVIDENCE_CHARS = 400
 _LOWER_WORD = re.compile(r"(?<![\w.!?:] )(?<!^)\b[a-zà-ÿ][\w-]+")
+_POSSESSIVE = re.compile(r"(?:sa|son|ses|leur|leurs|its|their)\s")
 _CLAUSE_END = re.compile(r"[,;.:،؛]")
 _INDEFINITE = re.compile(r"(?:^|[\s'])(?:un|une|a|an)\s+(?:[\w-]+\s+){0,2}$")
 _ARABIC_DEFINITE = re.compile(r"(?:[وفب]?ال|لل)|(?:هذه|هذا|تلك|ذلك)\s+\S*$")
@@ -508,12 +509,13 @@ class _Analysis:
             if not kind:
                 continue
             parties = self._names(i) if (event or linked or kind != "mention") else []
-            if event and not parties and body and i > 0:
+            possessive = bool(_POSSESSIVE.match(self.low, s.start))
+            if event and (not parties or possessive) and body and i > 0:
                 # "L'entreprise a signé ...", "The two companies signed ...": the signatories
                 # are named in the sentence before, in the same paragraph
                 before = self.sentences[i - 1]
                 if before.zone == "body" and before.paragraph == s.paragraph:
-                    parties = self._names(i - 1)
+                    parties = self._names(i - 1)[: 1 if possessive else None] + parties
             if kind == "item" and len(own) > 1:
                 out.extend(self._items(i, own))
                 previous = i

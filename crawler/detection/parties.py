@@ -48,6 +48,7 @@ _LATIN_TOKEN = re.compile(r"(?i:qu|[ldjnsc])'|[^\W_](?:[\w&\-]|'(?=s\b)|\.(?=\w)
 _ARABIC_TOKEN = re.compile(r"\"[^\"\n]{1,60}\"|«[^»\n]{1,60}»|\([^)\n]{1,40}\)|[\w\-]+|[،,.:;؛]")
 _ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9&-]{1,9})\)")
 _MAX_TOKENS = 14
+_ACRONYM_AHEAD = re.compile(r"[^,;.()\n]{1,70}?\s\(([A-Z][A-Za-z0-9&-]{1,9})\)")
 
 
 def _is_cap(token: str) -> bool:
@@ -87,6 +88,8 @@ def _keep(name: str, words: list[str], heads: frozenset[str], ctx: PartyContext,
             return False
         if not name.isupper() and word in ctx.lowercase_words:  # "Automobile :" (a common noun)
             return False
+        if name.isupper():  # an acronym ("CRI", "OCP"), never a nationality adjective
+            return True
     return not all(_DEMONYM.fullmatch(w) for w in content if w not in heads) or any(
         w in heads for w in content
     )
@@ -127,6 +130,7 @@ def latin_parties(
             continue
         j = last = i
         has_of = False
+        joined = False  # one "et"/"and" inside a name ("ministère de l'Industrie et du Commerce")
         while j + 1 < len(tokens) and j + 1 - i < _MAX_TOKENS:
             nxt = tokens[j + 1][2]
             nlow = fold_word(nxt)
@@ -142,8 +146,9 @@ def latin_parties(
                 joins = after in ("de", "du", "des", "d'") or (
                     has_of and j + 2 < len(tokens) and _is_cap(tokens[j + 2][2])
                 )
-                if not joins:
+                if not joins or joined:
                     break
+                joined = True
                 j += 1
                 continue
             if nlow in _LATIN_CONNECTORS:
@@ -160,6 +165,15 @@ def latin_parties(
                 j = last = j + 1
                 continue
             break
+        if head_mode and last + 1 < len(tokens) and tokens[last + 1][2] != "(":
+            # "Association marocaine pour l'industrie et la construction automobile (AMICA)":
+            # a head-noun name runs on to its acronym in parentheses
+            tail = _ACRONYM_AHEAD.match(text, tokens[last][1], end)
+            if tail and not any(c.isupper() for c in text[tokens[last][1] : tail.start(1) - 1]):
+                k = last + 1
+                while k < len(tokens) and tokens[k][1] <= tail.end():
+                    k += 1
+                last = k - 1
         span = _cut_clause(tokens[i : last + 1], ctx.cut)
         while span and fold_word(span[0][2]) in _ARTICLES:
             span = span[1:]

@@ -130,6 +130,15 @@ def cluster(mentions: list[Mention]) -> list[Record]:
             records.append(_new(m))  # one named agreement of the batch, with its own value
         elif shared is not None:
             shared.add(m)
+        elif (
+            batch is not None
+            and last is not None
+            and not last.batch
+            and m.amounts
+            and last.amounts
+            and not m.plural
+        ):
+            records.append(_new(m))  # another value in a batch: another agreement of it
         elif _opens(m, last):
             records.append(_new(m))
         else:
@@ -158,7 +167,8 @@ def _settle(records: list[Record]) -> list[Record]:
     if batch is None:
         return records
     others = [r for r in records if r is not batch]
-    for r in others:
+    after = records[records.index(batch) + 1 :]
+    for r in after:
         if len([p for p in r.parties if p not in batch.parties]) > 1:
             continue  # its own sentence names both sides: the batch's parties are not its own
         for name in batch.parties:
@@ -173,7 +183,7 @@ def _settle(records: list[Record]) -> list[Record]:
         return records
     if batch.count == 0:
         return others
-    remaining = batch.count - sum(r.count for r in others)
+    remaining = batch.count - sum(r.count for r in after)
     if remaining <= 0:
         return others
     batch.count = remaining
