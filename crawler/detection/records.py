@@ -103,6 +103,9 @@ def cluster(mentions: list[Mention]) -> list[Record]:
                 batch.add(m)
                 records.append(batch)
                 continue
+            if batch is not None and m.new and m.parties and m.count >= batch.count > 0:
+                records.append(_new(m))  # "Première des trois conventions, celle de X": an item
+                continue
             if batch is not None and (m.count == 0 or m.count >= batch.count or batch.count == 0):
                 batch.add(m)  # the batch told again
                 batch.count = max(batch.count, m.count)
