@@ -587,8 +587,15 @@ class _Analysis:
         return bool(regex is not None and regex.fullmatch(fold(name)))
 
     def _sentence_types(self, i: int) -> list[str]:
+        """Types named in sentence i; a singular noun wins over a plural one ("Parmi les
+        accords phares, figure une convention ...")."""
+        hits = self.agreements.by_sentence.get(i, ())
+        ends = ("ات", "ين") if self.r.language == "ar" else ("s",)
+        singular = [
+            h for h in hits if not (self.low[h[0] : h[1]].split() or [""])[0].endswith(ends)
+        ]
         found: list[str] = []
-        for _, _, types, _ in self.agreements.by_sentence.get(i, ()):
+        for _, _, types, _ in singular or hits:
             found.extend(t for t in types if t not in found)
         return found
 

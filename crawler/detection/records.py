@@ -62,9 +62,12 @@ class Record:
         for a in m.totals:
             if not any(_same_amount(a, b) for b in self.totals):
                 self.totals.append(a)
-        for t in m.types:
-            if t not in self.types:
-                self.types.append(t)
+        # Its kind is the one named where it is introduced (the first body sentence that names
+        # one); later references ("ce partenariat") and headlines use looser words.
+        if m.types and (
+            not self.types or (m.body and not any(x.body and x.types for x in self.mentions[:-1]))
+        ):
+            self.types = list(m.types)
 
     @property
     def empty(self) -> bool:
