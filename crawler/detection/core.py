@@ -165,6 +165,8 @@ class _Analysis:
         self._kept: list[tuple[Any, str]] | None = None
         self._spans: dict[int, list[tuple[int, int]]] = {}
         masked = _mask(self.low, r.ignore)
+        self._masked = masked
+        self._scanned: set[int] = set()
         self.agreements = _Hits(self.starts)
         if r.agreement is not None:
             for m in r.agreement.finditer(masked):
@@ -175,10 +177,11 @@ class _Analysis:
             none = _Hits(self.starts)
             self.signing = self.cancel = self.dates = self.morocco = self.foreign = none
             self.sectors = self.industry = self.negative = none
-            self.raw_amounts = []
+            self._raw = []
             return
         # Places, dates and domain vocabulary only matter in the title, the lead and the
         # paragraphs that speak of an agreement: scan those only (this keeps detection fast).
+        self._raw: list[Any] | None = None  # amounts, found on demand (most articles need none)
         spans = self._context_spans()
         self.signing = _Hits(self.starts).add_all(r.signing, masked)
         self.cancel = _Hits(self.starts)
@@ -203,7 +206,6 @@ class _Analysis:
         for hits in weak.by_sentence.values():
             for a, b, _, _ in hits:
                 self.morocco.add(a, b, None, 0.5)
-        self.raw_amounts = find_amounts(self.low, r.language, r.amounts)
 
     def _context_spans(self) -> list[tuple[int, int]]:
         """Text spans of the title, the lead and every paragraph that mentions an agreement."""
@@ -212,6 +214,7 @@ class _Analysis:
             for hits in (self.agreements, self.reference)
             for i in hits.by_sentence
         }
+        self._scanned = paragraphs
         spans: list[tuple[int, int]] = []
         for s in self.sentences:
             if s.zone != "body" or s.paragraph in paragraphs:
@@ -220,6 +223,25 @@ class _Analysis:
                 else:
                     spans.append((s.start, s.end))
         return spans
+
+    @property
+    def raw_amounts(self) -> list[Any]:
+        """Every money amount of the article (computed once, when first needed)."""
+        if self._raw is None:
+            self._raw = find_amounts(self.low, self.r.language, self.r.amounts)
+        return self._raw
+
+    def _scan_sectors(self, paragraphs: set[int]) -> None:
+        """Sector vocabulary of paragraphs the first pass skipped (on demand)."""
+        spans = [
+            (s.start, s.end)
+            for s in self.sentences
+            if s.zone == "body" and s.paragraph in paragraphs
+        ]
+        for a, b, name, w in self.r.sectors.hits(self._masked, spans):
+            if not (name in self.r.location_sectors and self.r.locative and self._located(a)):
+                self.sectors.add(a, b, name, w)
+        self._scanned |= paragraphs
 
     def _located(self, pos: int) -> bool:
         window = self.low[max(0, pos - 40) : pos]
@@ -456,11 +478,15 @@ class _Analysis:
         if single:
             # Other paragraphs that name the agreement: a sector they repeat is its own too
             # (a sector named once there is more likely background).
+            paragraphs = {
+                self.sentences[i].paragraph
+                for i in [*self._ref_sentences(), *self._amount_sentences()]
+            }
+            self._scan_sectors(paragraphs - self._scanned)
             more = {
                 j
                 for j, s in enumerate(self.sentences)
-                if s.zone == "body"
-                and s.paragraph in {self.sentences[i].paragraph for i in self._ref_sentences()}
+                if s.zone == "body" and s.paragraph in paragraphs
             } - ids
             counts: dict[str, int] = defaultdict(int)
             for j in more:
