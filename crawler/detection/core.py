@@ -244,6 +244,8 @@ class _Analysis:
         self._scanned |= paragraphs
 
     def _located(self, pos: int) -> bool:
+        if self.r.language == "ar" and self.low.startswith(("ب", "في "), pos):
+            return True  # "بالمنطقة الصناعية": the clitic preposition is part of the match
         window = self.low[max(0, pos - 40) : pos]
         return bool(self.r.locative and self.r.locative.search(window))
 
