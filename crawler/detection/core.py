@@ -618,10 +618,7 @@ class _Analysis:
         """Types named in sentence i; a singular noun wins over a plural one ("Parmi les
         accords phares, figure une convention ...")."""
         hits = self.agreements.by_sentence.get(i, ())
-        ends = ("ات", "ين") if self.r.language == "ar" else ("s",)
-        singular = [
-            h for h in hits if not (self.low[h[0] : h[1]].split() or [""])[0].endswith(ends)
-        ]
+        singular = [h for h in hits if not self._plural_noun(h[0], h[1])]
         found: list[str] = []
         for _, _, types, _ in singular or hits:
             found.extend(t for t in types if t not in found)
@@ -648,8 +645,15 @@ class _Analysis:
         hits = self.agreements.by_sentence.get(i)
         if not hits:
             return False
-        ends = ("ات", "ين") if self.r.language == "ar" else ("s",)
-        return all((self.low[a:b].split() or [""])[0].endswith(ends) for a, b, _, _ in hits)
+        return all(self._plural_noun(a, b) for a, b, _, _ in hits)
+
+    def _plural_noun(self, a: int, b: int) -> bool:
+        """The head noun of an agreement phrase is plural: its first word in French and
+        Arabic ("conventions d'investissement"), its last in English ("supply contracts")."""
+        words = self.low[a:b].split() or [""]
+        if self.r.language == "ar":
+            return words[0].endswith(("ات", "ين"))
+        return (words[-1] if self.r.language == "en" else words[0]).endswith("s")
 
     def _batch_count(self, i: int, in_batch: bool = False) -> int | None:
         """N of "six conventions", 0 for "plusieurs conventions", None when no batch."""
