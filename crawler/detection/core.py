@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -72,12 +73,30 @@ def score_components(c: Components, cfg: dict[str, Any]) -> float:
     return round(_clamp(score), 4)
 
 
-class _Hits:
-    """Regex matches bucketed by sentence index."""
+_Hit = tuple[int, int, Any, float]
 
-    def __init__(self, starts: list[int]) -> None:
+
+class _OnDemand(dict):  # type: ignore[type-arg]
+    """Sentence index -> hits, each sentence scanned the first time it is asked for."""
+
+    def __init__(self, scan: Callable[[int], list[_Hit]]) -> None:
+        super().__init__()
+        self._scan = scan
+
+    def get(self, index: int, default: Any = None) -> Any:  # type: ignore[override]
+        if index not in self:
+            self[index] = self._scan(index)
+        return dict.get(self, index) or default
+
+
+class _Hits:
+    """Regex matches bucketed by sentence index (scanned up front, or on demand)."""
+
+    def __init__(self, starts: list[int], scan: Callable[[int], list[_Hit]] | None = None) -> None:
         self._starts = starts
-        self.by_sentence: dict[int, list[tuple[int, int, Any, float]]] = defaultdict(list)
+        self.by_sentence: dict[int, list[_Hit]] = (
+            _OnDemand(scan) if scan is not None else defaultdict(list)
+        )
 
     def add(self, start: int, end: int, label: Any = None, weight: float = 1.0) -> None:
         index = bisect.bisect_right(self._starts, start) - 1
@@ -184,12 +203,11 @@ class _Analysis:
         self._raw: list[Any] | None = None  # amounts, found on demand (most articles need none)
         spans = self._context_spans()
         self.signing = _Hits(self.starts).add_all(r.signing, masked)
-        self.cancel = _Hits(self.starts)
-        for a, b, kind, _ in r.cancel.hits(self.low):
-            self.cancel.add(a, b, kind)
-        self.dates = _Hits(self.starts).add_all(r.dates, self.low, spans)
-        self.morocco = _Hits(self.starts).add_all(r.morocco, self.low, spans)
-        self.foreign = _Hits(self.starts).add_all(r.foreign, self.low, spans)
+        # Cancel markers, dates and places are only asked of a few sentences: found on demand.
+        self.cancel = _Hits(self.starts, self._sentence_scan(r.cancel.regex, named=True))
+        self.dates = _Hits(self.starts, self._sentence_scan(r.dates))
+        self.morocco = _Hits(self.starts, self._sentence_scan(r.morocco, weak=r.morocco_weak))
+        self.foreign = _Hits(self.starts, self._sentence_scan(r.foreign))
         self.sectors = _Hits(self.starts)
         self.industry = _Hits(self.starts)
         for a, b, name, w in r.sectors.hits(masked, spans):
@@ -202,10 +220,31 @@ class _Analysis:
         self.negative = _Hits(self.starts)
         for a, b, name, w in r.negative.hits(self.low, spans):
             self.negative.add(a, b, name, w)
-        weak = _Hits(self.starts).add_all(r.morocco_weak, self.low, spans)
-        for hits in weak.by_sentence.values():
-            for a, b, _, _ in hits:
-                self.morocco.add(a, b, None, 0.5)
+
+    def _sentence_scan(
+        self,
+        regex: re.Pattern[str] | None,
+        named: bool = False,
+        weak: re.Pattern[str] | None = None,
+    ) -> Callable[[int], list[_Hit]]:
+        """A function giving the hits of `regex` in one sentence (with `weak` hits at 0.5;
+        `named`: the label is the entry name, as for the cancel kinds)."""
+        names = self.r.cancel.names
+
+        def scan(i: int) -> list[_Hit]:
+            s = self.sentences[i]
+            out: list[_Hit] = []
+            if regex is not None:
+                for m in regex.finditer(self.low, s.start, s.end):
+                    label = names[int(m.lastgroup[1:])] if named and m.lastgroup else None
+                    out.append((m.start(), m.end(), label, 1.0))
+            if weak is not None:
+                out.extend(
+                    (m.start(), m.end(), None, 0.5) for m in weak.finditer(self.low, s.start, s.end)
+                )
+            return out
+
+        return scan
 
     def _context_spans(self) -> list[tuple[int, int]]:
         """Text spans of the title, the lead and every paragraph that mentions an agreement."""
