@@ -698,7 +698,11 @@ class _Analysis:
         """N of "six conventions", 0 for "plusieurs conventions", None when no batch."""
         s = self.sentences[i]
         regexes = [self.r.record_batch, self.r.record_batch_parties]
-        for regex in regexes + ([self.r.record_group] if in_batch else []):
+        if in_batch:
+            regexes.append(self.r.record_group)
+        if self._plural(i):
+            regexes.append(self.r.record_batch_subjects)
+        for regex in regexes:
             m = regex.search(self.low, s.start, s.end) if regex is not None else None
             if m is None:
                 continue
