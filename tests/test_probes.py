@@ -61,4 +61,5 @@ def test_probe(path: Path) -> None:
     for r in v.agreements:
         assert set(r["sectors"]) <= set(v.sectors)
         assert set(r["types"]) <= set(v.agreement_types)
+        assert set(r["parties"]) <= set(v.parties)
         assert r["evidence"] in "\n".join([probe["title"], probe["lead"], *probe["body"]])

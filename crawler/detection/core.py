@@ -449,7 +449,7 @@ class _Analysis:
         records = self.records(c)
         types = _unique(t for r in records for t in r["types"]) or self._types(c.events)
         sectors = _unique(x for r in records for x in r["sectors"]) or self._sectors(c.context)
-        parties = _longest(_unique(x for r in records for x in r["parties"]))
+        parties = _unique(x for r in records for x in r["parties"])  # each record's, exactly
         return Verdict(
             True,
             score,
