@@ -63,11 +63,13 @@ def auc(pairs: list[tuple[float, bool]]) -> float | None:
 
 
 def _text_match(a: str, b: str) -> bool:
+    """Case/accent-folded substring match, either way."""
     x, y = " ".join(fold(a).split()), " ".join(fold(b).split())
     return bool(x) and bool(y) and (x in y or y in x)
 
 
 def _amount_match(p: dict[str, Any], g: dict[str, Any]) -> bool:
+    """Same currency (when both given) and value within 1 %."""
     if p.get("currency") and g.get("currency") and p["currency"] != g["currency"]:
         return False
     return abs(float(p["value"]) - float(g["value"])) <= 0.01 * abs(float(g["value"]))

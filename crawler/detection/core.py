@@ -124,6 +124,7 @@ class _Hits:
 
 
 def _unique(items: Any) -> list[Any]:
+    """Items in first-seen order, without repeats."""
     out: list[Any] = []
     for x in items:
         if x not in out:
@@ -283,6 +284,7 @@ class _Analysis:
         self._scanned |= paragraphs
 
     def _located(self, pos: int) -> bool:
+        """Is the hit at `pos` preceded by a locative word (a zone as a plant's place)?"""
         if self.r.language == "ar" and self.low.startswith(("ب", "في "), pos):
             return True  # "بالمنطقة الصناعية": the clitic preposition is part of the match
         window = self.low[max(0, pos - 40) : pos]
@@ -329,6 +331,7 @@ class _Analysis:
         return latin_parties(text, s.start, s.end, r.party_heads, r.party_stop, ctx)
 
     def _arabic_event(self, name: str) -> bool:
+        """Does an Arabic name open with an event noun (معرض، منتدى ...)?"""
         words = fold(name).split()
         return bool(words) and words[0] in self.r.party_events
 
@@ -364,6 +367,7 @@ class _Analysis:
         return bool(self.r.signing and self.r.signing.search(self.low, pos, pos + 30))
 
     def _is_question(self, i: int) -> bool:
+        """Does sentence i end with a question mark?"""
         s = self.sentences[i]
         return self.full[s.start : s.end].rstrip(' "»”)').endswith(("?", "؟"))
 
@@ -496,6 +500,7 @@ class _Analysis:
         return out
 
     def _ref_sentences(self) -> list[int]:
+        """Sentences that name an agreement or refer to one."""
         return sorted(set(self.agreements.by_sentence) | set(self.reference.by_sentence))
 
     def _industrial(self, r: Record) -> bool:
@@ -664,6 +669,7 @@ class _Analysis:
         return found
 
     def _indefinite(self, i: int) -> bool:
+        """Is an agreement of sentence i introduced by an indefinite article?"""
         hits = self.agreements.by_sentence.get(i)
         if not hits:
             return False
@@ -717,6 +723,7 @@ class _Analysis:
         return None
 
     def _own_amount_ends(self, i: int) -> list[tuple[int, str]]:
+        """End offsets and texts of sentence i's amounts that are not totals."""
         s = self.sentences[i]
         out = []
         for a, _ in self._kept_amounts():

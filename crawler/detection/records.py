@@ -71,19 +71,23 @@ class Record:
 
     @property
     def empty(self) -> bool:
+        """No party and no value yet."""
         return not (self.parties or self.amounts)
 
 
 def _same_amount(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Same currency and value within 1 %."""
     return a["currency"] == b["currency"] and abs(a["value"] - b["value"]) <= 0.01 * abs(b["value"])
 
 
 def _same_party(a: str, b: str) -> bool:
+    """One folded name contains the other."""
     x, y = fold(a), fold(b)
     return len(x) >= 3 and len(y) >= 3 and (x in y or y in x)
 
 
 def _shares(r: Record, m: Mention) -> bool:
+    """Does the mention share an own party or a value with the record?"""
     own = [p for p in r.parties if p not in r.inherited]
     if any(_same_party(p, q) for p in own for q in m.parties):
         return True
@@ -162,6 +166,7 @@ def _opens(m: Mention, last: Record | None) -> bool:
 
 
 def _new(m: Mention) -> Record:
+    """A record opened by this mention."""
     r = Record()
     r.add(m)
     return r
