@@ -587,7 +587,10 @@ class _Analysis:
                 # are named in the sentence before, in the same paragraph
                 before = self.sentences[i - 1]
                 if before.zone == "body" and before.paragraph == s.paragraph:
-                    parties = self._names(i - 1)[: 1 if possessive else None] + parties
+                    before_names = self._names(i - 1)
+                    if possessive and before_names:  # "Sa convention": the one company told
+                        before_names = [max(before_names, key=lambda n: len(n.split()))]
+                    parties = before_names + parties
             if kind == "item" and len(own) > 1:
                 out.extend(self._items(i, own))
                 previous = i

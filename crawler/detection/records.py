@@ -138,22 +138,24 @@ def cluster(mentions: list[Mention]) -> list[Record]:
             last.add(m)  # "The group committed to spend ...": the value of the one just told
         elif shared is not None and shared.batch and not m.plural and (m.amounts or m.indefinite):
             records.append(_new(m))  # one named agreement of the batch, with its own value
+        elif _another_value(m, shared or last, batch):
+            records.append(_new(m))  # another value in a batch: another agreement of it
         elif shared is not None:
             shared.add(m)
-        elif (
-            batch is not None
-            and last is not None
-            and not last.batch
-            and m.amounts
-            and last.amounts
-            and not m.plural
-        ):
-            records.append(_new(m))  # another value in a batch: another agreement of it
         elif _opens(m, last):
             records.append(_new(m))
         else:
             last.add(m)  # type: ignore[union-attr]  # _opens is True when last is None
     return _settle(records)
+
+
+def _another_value(m: Mention, target: Record | None, batch: Record | None) -> bool:
+    """Inside a batch, a value unlike the one of the record it would join is another agreement."""
+    if batch is None or target is None or target.batch or m.plural or not m.amounts:
+        return False
+    return bool(target.amounts) and not any(
+        _same_amount(a, b) for a in m.amounts for b in target.amounts
+    )
 
 
 def _opens(m: Mention, last: Record | None) -> bool:
