@@ -468,7 +468,7 @@ class _Analysis:
     # -- records (issue #13) -------------------------------------------------------
     def records(self, c: Components) -> list[dict[str, Any]]:
         """The agreements the article reports, one dict per agreement."""
-        records = cluster(self._mentions(c))
+        records = cluster(self._mentions(c), self._industrial_part())
         kept = [r for r in records if self._industrial(r)] or records[:1]
         claimed = {m.index: n for n, r in enumerate(kept) for m in r.mentions}
         title_lead = sorted(self.title_lead)
@@ -687,6 +687,20 @@ class _Analysis:
             elif _INDEFINITE.search(window):
                 return True
         return False
+
+    def _industrial_part(self) -> int | None:
+        """N of "six conventions, dont trois dans l'industrie" anywhere in the article."""
+        regex = self.r.record_industrial_part
+        m = regex.search(self.low) if regex is not None else None
+        if m is None:
+            return None
+        digits = re.search(r"\d+", m.group())
+        if digits:
+            return int(digits.group())
+        for word, value in self.r.record_numbers:
+            if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", m.group()):
+                return value
+        return None
 
     def _plural(self, i: int) -> bool:
         """Every agreement noun of the sentence is plural ("les conventions", "the contracts")."""

@@ -94,8 +94,9 @@ def _shares(r: Record, m: Mention) -> bool:
     return any(_same_amount(a, b) for a in m.amounts for b in r.amounts)
 
 
-def cluster(mentions: list[Mention]) -> list[Record]:
-    """Group mentions (in text order) into agreement records."""
+def cluster(mentions: list[Mention], industrial_part: int | None = None) -> list[Record]:
+    """Group mentions (in text order) into agreement records; `industrial_part` is the number
+    of a batch's agreements the text says are industrial (the others are not records)."""
     records: list[Record] = []
     batch: Record | None = None
     for m in mentions:
@@ -146,6 +147,11 @@ def cluster(mentions: list[Mention]) -> list[Record]:
             records.append(_new(m))
         else:
             last.add(m)  # type: ignore[union-attr]  # _opens is True when last is None
+    if batch is not None and industrial_part and 0 < industrial_part < batch.count:
+        batch.count = industrial_part
+        records = [
+            r for r in records if r.batch or r.group or not all(x.plural for x in r.mentions)
+        ]
     return _settle(records)
 
 

@@ -134,6 +134,7 @@ class LanguageRules:
     record_batch_parties: re.Pattern[str] | None = None  # "avec cinq investisseurs"
     record_group: re.Pattern[str] | None = None  # inside a batch: "deux projets"
     record_batch_subjects: re.Pattern[str] | None = None  # "six équipementiers" + plural noun
+    record_industrial_part: re.Pattern[str] | None = None  # "dont trois dans l'industrie"
     record_total: re.Pattern[str] | None = None  # "au total", "combined"
     record_link: re.Pattern[str] | None = None  # "entre", "associe", "with"
     record_numbers: tuple[tuple[str, int], ...] = ()
@@ -210,6 +211,7 @@ def _build(
         record_total=_compile(records.get("total", []), arabic),
         record_group=_compile(records.get("group", []), arabic),
         record_batch_subjects=_compile(records.get("batch_subjects", []), arabic),
+        record_industrial_part=_compile(records.get("industrial_part", []), arabic),
         locative=_locative(records.get("locative", []), arabic),
         location_sectors=frozenset(
             str(e["name"]) for e in own.get("sector", []) if e.get("location", False)
