@@ -49,6 +49,13 @@ EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.throttle.PoliteThrottle": 0,
 }
+DOWNLOADER_MIDDLEWARES = {
+    # before robots.txt: an internal address is not even asked for its robots.txt
+    "crawler.middlewares.PrivateAddressMiddleware": 50,
+    # Scrapy's, but applied to every request that waited for robots.txt (see the class)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.ConcurrentRobotsTxtMiddleware": 100,
+}
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 100,
     "crawler.pipelines.DetectPipeline": 200,

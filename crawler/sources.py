@@ -7,10 +7,11 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from crawler.urls import url_problem
 
 BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "sources.toml"
-NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")  # 100: the sources.name column
 LANGUAGES = ("fr", "ar", "en")
 DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -57,9 +58,9 @@ def parse_duration(value: object, where: str) -> int:
 def _check_url(url: object, where: str) -> str:
     if not isinstance(url, str):
         raise SourcesError(f"{where}: {url!r} is not a URL string")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SourcesError(f"{where}: {url!r} is not an http(s) URL")
+    problem = url_problem(url)
+    if problem is not None:
+        raise SourcesError(f"{where}: {url!r} is not an http(s) URL ({problem})")
     return url.strip()
 
 
@@ -89,7 +90,9 @@ def parse_source(entry: object, index: int, defaults: dict) -> Source:
         raise SourcesError(f"{where}: expected a table")
     name = entry.get("name")
     if not isinstance(name, str) or not NAME.match(name):
-        raise SourcesError(f"{where}: name {name!r} must be letters, digits, '.', '-' or '_'")
+        raise SourcesError(
+            f"{where}: name {name!r} must be 1 to 100 letters, digits, '.', '-' or '_'"
+        )
     where = f"source '{name}'"
     unknown = sorted(set(entry) - KEYS)
     if unknown:

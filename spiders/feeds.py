@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import feedparser
 from scrapy.http import Response
 
+from crawler.throttle import clamp_hint
 from spiders.base import Entry, Listing, ListingError, ListingSpider, refuse_entities
 from storage.store import FeedState
 
@@ -45,11 +46,11 @@ def poll_hint(feed: feedparser.FeedParserDict) -> int | None:
     """Seconds between polls that the feed suggests: <ttl> or sy:updatePeriod/Frequency."""
     ttl = str(feed.get("ttl", "")).strip()
     if ttl.isdigit() and int(ttl) > 0:
-        return int(ttl) * 60
+        return clamp_hint(int(ttl) * 60)
     period = UPDATE_PERIODS.get(str(feed.get("sy_updateperiod", "")).strip().lower())
     if period:
         frequency = str(feed.get("sy_updatefrequency", "1")).strip()
-        return period // max(1, int(frequency)) if frequency.isdigit() else period
+        return clamp_hint(period // max(1, int(frequency)) if frequency.isdigit() else period)
     return None
 
 

@@ -1,0 +1,398 @@
+"""Hostile and odd input never costs another article (issue #11): each case crawls a real
+loopback server, on SQLite and PostgreSQL; docs/RELIABILITY.md (section 8) names these tests.
+
+Most cases share one "hostile world" (module fixture `hostile`): a server whose every source
+carries one odd value, crawled twice into a fresh database of each kind.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from storage.db import open_database
+from tests.conftest import fresh_database, veille
+from tests.server import FixtureServer, Hit, Route
+from tests.test_faults import CRAWL, HTML, RSS, article_page, rss, sources_toml, sql, stored
+
+XML = "application/xml; charset=utf-8"
+LONG_URL_PATH = "/long/" + "x" * 2030  # with the base, 2,065 characters or so: under Scrapy's limit
+BAD_LINKS = ["http://h:99999/x", "http://[::1/x", "http://h:-1/x", "http://h:80:80/x"]
+CONTROL_REFS = ["&#1;", "&#8;", "&#27;", "&#65535;", "\ufffe"]
+FEED_2200 = "Wed, 01 Jan 2200 00:00:00 +0000"
+HUGE = "9" * 30  # a <ttl> or max-age that overflows every integer column
+FUTURE = {"/future/2099": "2099-06-01T08:00:00+00:00", "/future/2200": "2200-01-01T00:00:00+00:00"}
+
+
+def untitled_page(n: int) -> bytes:
+    """An article page without <title> or <h1>: its title is the feed's."""
+    return re.sub(rb"<title>.*?</title>|<h1>.*?</h1>", b"", article_page(n))
+
+
+def items_feed(items: list[tuple[str, str, str]], extra: str = "") -> bytes:
+    """An RSS feed of (title, link, pubDate) items, with `extra` channel elements."""
+    body = "".join(
+        f"<item><title>{t}</title><link>{link}</link><pubDate>{d}</pubDate></item>"
+        for t, link, d in items
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Fil</title>'
+        f"<link>http://x.test</link>{extra}{body}</channel></rss>"
+    ).encode()
+
+
+def sitemap_index(base: str, children: list[str]) -> bytes:
+    locs = "".join(f"<sitemap><loc>{base}{c}</loc></sitemap>" for c in children)
+    return (
+        f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</sitemapindex>'
+    ).encode()
+
+
+def urlset(base: str, paths: list[str]) -> bytes:
+    locs = "".join(f"<url><loc>{base}{p}</loc></url>" for p in paths)
+    return f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'.encode()
+
+
+def build_hostile_world(srv: FixtureServer) -> dict[str, dict[str, list[str]]]:
+    """Sources, each with one odd value, and the pages they list."""
+    base = srv.base
+    date = "Wed, 05 Nov 2025 08:00:00 +0000"
+    srv.add("/robots.txt", Route(b"User-agent: *\nAllow: /\n", "text/plain"))
+    n = iter(range(5000, 6000))
+
+    def page(path: str, body: bytes | None = None) -> str:
+        srv.add(path, Route(body or article_page(next(n)), HTML))
+        return path
+
+    # 1. validators over their columns; a NUL from &#0; in a title; a 2,065-character link
+    validators = [page(f"/validators/a{i}") for i in range(2)]
+    srv.add(
+        "/validators/feed",
+        Route(
+            rss(base, validators),
+            RSS,
+            conditional=False,
+            headers={"ETag": '"' + "e" * 600 + '"', "Last-Modified": "L" * 100},
+        ),
+    )
+    page("/nul/a", untitled_page(next(n)))
+    page("/nul/b")
+    srv.add(
+        "/nul/feed",
+        Route(
+            items_feed([("Titre &#0; nul", f"{base}/nul/a", date), ("B", f"{base}/nul/b", date)]),
+            RSS,
+        ),
+    )
+    long_ok = [page(f"/long/ok{i}") for i in range(2)]
+    srv.add("/long/feed", Route(rss(base, [LONG_URL_PATH, *long_ok]), RSS))
+    # 2. a huge <ttl> and a huge max-age
+    ttl = [page(f"/ttl/a{i}") for i in range(8)]
+    feed = rss(base, ttl).replace(b"<channel>", f"<channel><ttl>{HUGE}</ttl>".encode())
+    srv.add("/ttl/feed", Route(feed, RSS, headers={"Cache-Control": f"max-age={HUGE}"}))
+    # 3. a sitemap index listing itself, two listing each other, and a chain six deep
+    srv.add(
+        "/maps/self.xml", Route(sitemap_index(base, ["/maps/self.xml", "/maps/child.xml"]), XML)
+    )
+    srv.add("/maps/child.xml", Route(urlset(base, [page("/maps/child-article")]), XML))
+    srv.add("/maps/ping.xml", Route(sitemap_index(base, ["/maps/pong.xml"]), XML))
+    srv.add(
+        "/maps/pong.xml", Route(sitemap_index(base, ["/maps/ping.xml", "/maps/pong-map.xml"]), XML)
+    )
+    srv.add("/maps/pong-map.xml", Route(urlset(base, [page("/maps/pong-article")]), XML))
+    for depth in range(1, 7):
+        children = [f"/maps/deep-{depth + 1}.xml"] if depth < 6 else []
+        index = sitemap_index(base, children).replace(
+            b"</sitemapindex>",
+            f"<sitemap><loc>{base}/maps/deep-{depth}-urls.xml</loc></sitemap></sitemapindex>".encode(),
+        )
+        srv.add(f"/maps/deep-{depth}.xml", Route(index, XML))
+        srv.add(
+            f"/maps/deep-{depth}-urls.xml",
+            Route(urlset(base, [page(f"/maps/deep-{depth}-article")]), XML),
+        )
+    # 4. malformed links before good ones
+    links = [page(f"/links/ok{i}") for i in range(3)]
+    items = [(f"Bad {i}", url, date) for i, url in enumerate(BAD_LINKS)]
+    items += [(f"Good {i}", f"{base}{p}", date) for i, p in enumerate(links)]
+    srv.add("/links/feed", Route(items_feed(items), RSS))
+    good = page("/links/map-ok")
+    locs = "".join(f"<url><loc>{u}</loc></url>" for u in [*BAD_LINKS, f"{base}{good}"])
+    srv.add("/links/map.xml", Route(f"<urlset>{locs}</urlset>".encode(), XML))
+    # 5. a control-character reference in the title and the body
+    controls = []
+    for i, ref in enumerate(CONTROL_REFS):
+        html = article_page(next(n)).decode().replace("paragraphe 2", f"paragraphe {ref} 2")
+        controls.append(page(f"/controls/c{i}", html.replace("<title>", f"<title>{ref}").encode()))
+    srv.add("/controls/feed", Route(rss(base, controls), RSS))
+    # 9. one title and date, three texts; and one title and date, one text under two URLs
+    revue = [page(f"/revue/jour-{i}") for i in range(3)]
+    same_text = article_page(next(n))
+    reprise = [page(f"/reprise/{i}", same_text) for i in range(2)]
+    items = [("Revue de presse du jour", f"{base}{p}", date) for p in revue]
+    items += [("Dépêche reprise", f"{base}{p}", date) for p in reprise]
+    srv.add("/revue/feed", Route(items_feed(items), RSS))
+    # 12. publication dates far in the future
+    # (2099 in the page's metadata; 2200 in the feed only: beyond what page dates may be)
+    meta = f'<head><meta property="article:published_time" content="{FUTURE["/future/2099"]}">'
+    page("/future/2099", article_page(next(n)).replace(b"<head>", meta.encode()))
+    page("/future/2200")
+    future = [("F", f"{base}/future/2099", date), ("F", f"{base}/future/2200", FEED_2200)]
+    srv.add("/future/feed", Route(items_feed(future), RSS))
+    return {
+        "validators": {"feeds": [f"{base}/validators/feed"]},
+        "nul": {"feeds": [f"{base}/nul/feed"]},
+        "long": {"feeds": [f"{base}/long/feed"]},
+        "ttl": {"feeds": [f"{base}/ttl/feed"]},
+        "maps": {
+            "sitemaps": [f"{base}/maps/{m}.xml" for m in ("self", "ping", "deep-1")],
+        },
+        "links": {"feeds": [f"{base}/links/feed"], "sitemaps": [f"{base}/links/map.xml"]},
+        "controls": {"feeds": [f"{base}/controls/feed"]},
+        "revue": {"feeds": [f"{base}/revue/feed"]},
+        "future": {"feeds": [f"{base}/future/feed"]},
+    }
+
+
+@dataclass
+class HostileRun:
+    server: FixtureServer
+    db: str
+    outputs: list[str]  # stdout + stderr of each crawl
+    hits: list[list[Hit]]  # the server's log, per crawl
+    seconds: list[float]
+    first_stored: set[str]  # article URLs stored after the first crawl
+
+
+def article_urls(db: str) -> set[str]:
+    return {r.url for r in sql(db, "SELECT url FROM articles")}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def hostile(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_ok: bool
+) -> Iterator[HostileRun]:
+    """The hostile world, crawled twice into a fresh database of each kind."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    with fresh_database(request.param, tmp, pg_ok) as db:
+        srv = FixtureServer().start()
+        sources = tmp / "sources.toml"
+        sources.write_text(sources_toml(build_hostile_world(srv)), encoding="utf-8")
+        run = HostileRun(srv, db, [], [], [], set())
+        for i in range(2):
+            srv.hits.clear()
+            started = time.monotonic()
+            result = veille("crawl", "--db", db, "--sources", str(sources), *CRAWL, timeout=90)
+            run.seconds.append(time.monotonic() - started)
+            run.outputs.append(result.stdout + result.stderr)
+            run.hits.append(list(srv.hits))
+            if i == 0:
+                run.first_stored = article_urls(db)
+        yield run
+        srv.stop()
+
+
+def stored_once(run: HostileRun, path: str, *, first_run: bool = True) -> None:
+    """The article at this path is stored exactly once (after the first crawl already)."""
+    rows = stored(run.db, path)
+    assert len(rows) == 1, (path, rows, run.outputs[-1][-2000:])
+    if first_run:
+        assert any(u.endswith(path) for u in run.first_stored), (path, run.outputs[0][-2000:])
+
+
+# -- 1. one oversized value poisons a batch --------------------------------------------
+
+
+def test_oversized_validators_do_not_lose_the_batch(hostile: HostileRun) -> None:
+    for i in range(2):
+        stored_once(hostile, f"/validators/a{i}")
+    row = sql(
+        hostile.db, "SELECT etag, last_modified FROM feeds WHERE url LIKE '%/validators/feed'"
+    )
+    assert len(row[0].etag) == 512 and len(row[0].last_modified) == 64  # the one rule: cut to fit
+    assert "could not store" not in "".join(hostile.outputs)
+
+
+def test_nul_in_a_title_is_removed_and_the_article_stored(hostile: HostileRun) -> None:
+    stored_once(hostile, "/nul/a")
+    stored_once(hostile, "/nul/b")
+    (title,) = sql(hostile.db, "SELECT title FROM articles WHERE url LIKE '%/nul/a'")[0]
+    assert title == "Titre  nul"
+
+
+def test_an_overlong_link_costs_only_itself(hostile: HostileRun) -> None:
+    for i in range(2):
+        stored_once(hostile, f"/long/ok{i}")
+    assert not [h for h in hostile.hits[0] if h.path.startswith("/long/x")]
+    assert "longer than 2048 characters" in hostile.outputs[0]
+
+
+def test_a_source_name_over_its_column_is_refused() -> None:
+    from crawler.sources import SourcesError, parse_sources
+
+    with pytest.raises(SourcesError, match="1 to 100"):
+        parse_sources(f'[[source]]\nname = "{"n" * 101}"\nfeeds = ["http://h/f"]\n')
+
+
+def poison_trigger(db: str) -> None:
+    """Make the database itself refuse one article (a real write error, not a mock)."""
+    if db.startswith("sqlite"):
+        statements = [
+            "CREATE TRIGGER poison BEFORE INSERT ON articles WHEN NEW.url LIKE '%poison%' "
+            "BEGIN SELECT RAISE(ABORT, 'poisoned row'); END"
+        ]
+    else:
+        statements = [
+            "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN IF NEW.url LIKE '%poison%' "
+            "THEN RAISE EXCEPTION 'poisoned row'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER poison BEFORE INSERT ON articles FOR EACH ROW EXECUTE FUNCTION poison()",
+        ]
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    engine.dispose()
+
+
+def test_a_row_the_database_refuses_costs_only_itself(
+    tmp_path: Path, server: FixtureServer, db_url: str
+) -> None:
+    """One row the database refuses: the rest of its batch is written item by item, and the
+    feed stays unread (no validators) so that the next crawl tries the refused one again."""
+    paths = [f"/batch/a{i}" for i in range(9)] + ["/batch/poison"]
+    for i, path in enumerate(paths):
+        server.add(path, Route(article_page(7000 + i), HTML))
+    server.add("/batch/feed", Route(rss(server.base, paths), RSS))
+    sources = tmp_path / "sources.toml"
+    sources.write_text(sources_toml({"batch": {"feeds": [f"{server.base}/batch/feed"]}}))
+    open_database(db_url).dispose()  # the schema, for the trigger
+    poison_trigger(db_url)
+    result = veille("crawl", "--db", db_url, "--sources", str(sources), *CRAWL)
+    output = result.stdout + result.stderr
+    assert len(article_urls(db_url)) == 9, output[-3000:]
+    assert "poisoned row" in output and "Traceback" not in output
+    (etag,) = sql(db_url, "SELECT etag FROM feeds")[0]
+    assert etag is None  # the feed is read again next time
+
+
+# -- 2. a huge <ttl> or max-age ----------------------------------------------------------
+
+
+def test_huge_poll_hints_are_clamped_and_nothing_is_lost(hostile: HostileRun) -> None:
+    from crawler.throttle import MAX_POLL_HINT
+
+    for i in range(8):
+        stored_once(hostile, f"/ttl/a{i}")
+    (hint,) = sql(hostile.db, "SELECT poll_hint_seconds FROM feeds WHERE url LIKE '%/ttl/feed'")[0]
+    assert hint == MAX_POLL_HINT
+    assert "could not store" not in "".join(hostile.outputs)
+
+
+# -- 3. sitemap indexes that never end -----------------------------------------------------
+
+
+def test_sitemap_cycles_end_and_depth_is_capped(hostile: HostileRun) -> None:
+    from spiders.base import MAX_SITEMAP_DEPTH
+
+    first = hostile.hits[0]
+    for name in ("self", "child", "ping", "pong", "pong-map"):
+        assert sum(1 for h in first if h.path == f"/maps/{name}.xml") == 1, name
+    for article in ("child-article", "pong-article"):
+        stored_once(hostile, f"/maps/{article}")
+    for depth in range(1, 7):
+        asked = [h for h in first if h.path == f"/maps/deep-{depth}.xml"]
+        assert len(asked) == (1 if depth <= MAX_SITEMAP_DEPTH + 1 else 0), depth
+    stored_once(hostile, f"/maps/deep-{MAX_SITEMAP_DEPTH}-article")
+    assert not stored(hostile.db, f"/maps/deep-{MAX_SITEMAP_DEPTH + 2}-article")
+    assert hostile.seconds[0] < 60
+
+
+# -- 4. one malformed link --------------------------------------------------------------
+
+
+def test_malformed_links_cost_only_themselves(hostile: HostileRun) -> None:
+    for path in [f"/links/ok{i}" for i in range(3)] + ["/links/map-ok"]:
+        stored_once(hostile, path)
+    for link in BAD_LINKS:
+        assert f"link {link!r} skipped" in hostile.outputs[0], link
+
+
+@pytest.mark.parametrize("url", BAD_LINKS)
+def test_malformed_urls_are_refused_in_the_sources_file(url: str) -> None:
+    from crawler.sources import SourcesError, parse_sources
+
+    with pytest.raises(SourcesError, match="not an http"):
+        parse_sources(f'[[source]]\nname = "s"\nfeeds = ["{url}"]\n')
+
+
+# -- 5. control-character references --------------------------------------------------------
+
+
+def test_control_character_references_do_not_empty_an_article(hostile: HostileRun) -> None:
+    rows = sql(hostile.db, "SELECT url, title, text FROM articles WHERE url LIKE '%/controls/%'")
+    assert len(rows) == len(CONTROL_REFS), [r.url for r in rows]
+    for row in rows:
+        assert row.text.count("paragraphe") == 5, row.text  # the whole text, not one line
+        assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", row.title + row.text)
+    assert not sql(hostile.db, "SELECT url FROM url_failures WHERE url LIKE '%/controls/%'")
+
+
+# -- 9. same title and date, different articles -------------------------------------------
+
+
+def test_same_title_and_date_are_one_article_only_when_the_text_agrees(
+    hostile: HostileRun,
+) -> None:
+    for i in range(3):
+        stored_once(hostile, f"/revue/jour-{i}")
+    texts = sql(hostile.db, "SELECT text FROM articles WHERE url LIKE '%/revue/jour-%'")
+    assert len({r.text for r in texts}) == 3
+    rows = stored(hostile.db, "/reprise/%")
+    assert len({r["id"] for r in rows}) == 1  # one text under two URLs: one article, one alias
+
+
+# -- 12. dates in the future ----------------------------------------------------------------
+
+
+def test_future_dates_are_clamped_to_the_fetch_with_the_original_kept(
+    hostile: HostileRun,
+) -> None:
+    for path, claimed in FUTURE.items():
+        (row,) = sql(
+            hostile.db,
+            "SELECT published_at, fetched_at, published_claimed FROM articles WHERE url LIKE :u",
+            u=f"%{path}",
+        )
+        as_dt = [
+            datetime.fromisoformat(str(v)).replace(tzinfo=UTC) if isinstance(v, str) else v
+            for v in row
+        ]
+        published, fetched, kept = (d.astimezone(UTC) for d in as_dt)
+        assert published == fetched
+        assert kept == datetime.fromisoformat(claimed)
+        assert datetime.now(UTC) - published < timedelta(minutes=10)
+
+
+# -- the whole world ----------------------------------------------------------------------
+
+
+def test_hostile_world_runs_without_crash(hostile: HostileRun) -> None:
+    for output in hostile.outputs:
+        assert "Traceback" not in output and "could not store" not in output, output[-3000:]
+        assert output.startswith("crawl #") and ": ok" in output.splitlines()[0], output[-3000:]
+
+
+def test_the_second_crawl_stores_nothing_twice(hostile: HostileRun) -> None:
+    urls = [r.url for r in sql(hostile.db, "SELECT url FROM articles")]
+    assert len(urls) == len(set(urls))
+    hashes = [r.content_hash for r in sql(hostile.db, "SELECT content_hash FROM articles")]
+    assert len(hashes) == len(set(hashes))
+    assert article_urls(hostile.db) == hostile.first_stored
