@@ -396,3 +396,147 @@ def test_the_second_crawl_stores_nothing_twice(hostile: HostileRun) -> None:
     hashes = [r.content_hash for r in sql(hostile.db, "SELECT content_hash FROM articles")]
     assert len(hashes) == len(set(hashes))
     assert article_urls(hostile.db) == hostile.first_stored
+
+
+# -- sites of their own: each on its own loopback address -------------------------------
+
+
+@pytest.fixture
+def sites() -> Iterator[dict[str, FixtureServer]]:
+    """Three sites, on 127.0.0.1, 127.0.0.2 and 127.0.0.3 (other hosts, other domains)."""
+    servers = {f"s{i}": FixtureServer(f"127.0.0.{i}").start() for i in (1, 2, 3)}
+    yield servers
+    for srv in servers.values():
+        srv.stop()
+
+
+def crawl_sites(
+    tmp_path: Path, entries: dict[str, dict[str, list[str]]], *args: str, env: dict | None = None
+) -> str:
+    """One crawl of these sources into tmp_path's database; its output."""
+    sources = tmp_path / "sources.toml"
+    sources.write_text(sources_toml(entries), encoding="utf-8")
+    result = veille(
+        "crawl",
+        "--db",
+        f"sqlite:///{tmp_path / 'v.sqlite3'}",
+        "--sources",
+        str(sources),
+        *CRAWL,
+        *args,
+        env={"NO_PROXY": "127.0.0.1,127.0.0.2,127.0.0.3,localhost", **(env or {})},
+    )
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+# -- 6. another site's rel=canonical ------------------------------------------------------
+
+
+def test_a_foreign_canonical_is_only_a_hint(
+    tmp_path: Path, sites: dict[str, FixtureServer]
+) -> None:
+    """Site B copies site A's article and names A's URL as canonical; B is read first. B's
+    page is stored under B's URL (A's URL kept as a hint) and A's article is still fetched."""
+    a, b = sites["s2"], sites["s3"]
+    story = f"{a.base}/a/story"
+    a.add("/a/story", Route(article_page(8001), HTML))
+    a.add("/a/feed", Route(rss(a.base, ["/a/story"]), RSS))
+    copy = article_page(8002).replace(
+        b"<head>", f'<head><link rel="canonical" href="{story}">'.encode()
+    )
+    b.add("/b/copy", Route(copy, HTML))
+    b.add("/b/feed", Route(rss(b.base, ["/b/copy"]), RSS))
+    entries = {"a": {"feeds": [f"{a.base}/a/feed"]}, "b": {"feeds": [f"{b.base}/b/feed"]}}
+    crawl_sites(tmp_path, entries, "--source", "b")
+    crawl_sites(tmp_path, entries)
+    db = f"sqlite:///{tmp_path / 'v.sqlite3'}"
+    rows = {r.url: r for r in sql(db, "SELECT url, text, canonical_hint FROM articles")}
+    assert set(rows) == {story, f"{b.base}/b/copy"}
+    assert rows[f"{b.base}/b/copy"].canonical_hint == story
+    assert "Dépêche 8001" in rows[story].text and rows[story].canonical_hint is None
+    assert [h.path for h in a.hits if h.path == "/a/story"] == ["/a/story"]
+
+
+# -- 7. internal addresses (SSRF) -----------------------------------------------------------
+
+
+def test_internal_addresses_are_refused(tmp_path: Path, sites: dict[str, FixtureServer]) -> None:
+    """A feed on 127.0.0.2 (allowed for the test) lists, and redirects to, internal addresses
+    in every form; the internal server on 127.0.0.1 is never asked, and the good page is stored."""
+    inside, site = sites["s1"], sites["s2"]
+    port = inside.base.rsplit(":", 1)[1]
+    inside.add("/robots.txt", Route(b"User-agent: *\nAllow: /\n", "text/plain"))
+    internal = [
+        f"http://127.0.0.1:{port}/s1",
+        f"http://2130706433:{port}/s2",
+        f"http://localhost:{port}/s3",
+        f"http://0.0.0.0:{port}/s4",
+        f"http://[::1]:{port}/s5",
+        f"http://127.1:{port}/s6",
+        f"http://0x7f000001:{port}/s7",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/x",
+    ]
+    for i in range(1, 8):
+        inside.add(f"/s{i}", Route(article_page(8100 + i), HTML))
+    inside.add("/by-redirect", Route(article_page(8110), HTML))
+    site.add("/good", Route(article_page(8111), HTML))
+    site.add(
+        "/jump", Route(b"", HTML, status=302, headers={"Location": f"{inside.base}/by-redirect"})
+    )
+    items = [(f"I{i}", url, "Wed, 05 Nov 2025 08:00:00 +0000") for i, url in enumerate(internal)]
+    items += [("Jump", f"{site.base}/jump", "Wed, 05 Nov 2025 08:00:00 +0000")]
+    items += [("Good", f"{site.base}/good", "Wed, 05 Nov 2025 08:00:00 +0000")]
+    site.add("/feed", Route(items_feed(items), RSS))
+    entries = {"site": {"feeds": [f"{site.base}/feed"]}}
+    output = crawl_sites(tmp_path, entries, env={"VEILLE_ALLOW_PRIVATE_ADDRESSES": "127.0.0.2"})
+    db = f"sqlite:///{tmp_path / 'v.sqlite3'}"
+    assert inside.hits == [], [h.path for h in inside.hits]
+    assert [r.url for r in sql(db, "SELECT url FROM articles")] == [f"{site.base}/good"], output
+    errors = {r.url: r.error for r in sql(db, "SELECT url, error FROM url_failures")}
+    assert len(errors) == len(internal) + 1, errors
+    assert all("private or internal address" in e for e in errors.values()), errors
+
+
+def test_private_addresses_are_refused_unless_allowed(
+    tmp_path: Path, sites: dict[str, FixtureServer]
+) -> None:
+    site = sites["s2"]
+    site.add("/good", Route(article_page(8120), HTML))
+    site.add("/feed", Route(rss(site.base, ["/good"]), RSS))
+    crawl_sites(
+        tmp_path,
+        {"site": {"feeds": [f"{site.base}/feed"]}},
+        env={"VEILLE_ALLOW_PRIVATE_ADDRESSES": ""},
+    )
+    db = f"sqlite:///{tmp_path / 'v.sqlite3'}"
+    assert site.hits == []
+    (error,) = sql(db, "SELECT last_error FROM feeds")[0]
+    assert "private or internal address" in error
+
+
+# -- 8. robots.txt before any request to a host -------------------------------------------
+
+
+def test_robots_txt_applies_to_the_first_concurrent_requests(
+    tmp_path: Path, sites: dict[str, FixtureServer]
+) -> None:
+    """Five feeds of a site whose robots.txt (slow to come) says Disallow: /, and thirty
+    articles of another such site listed by an allowed one: none of them is fetched."""
+    shy, lister, private = sites["s1"], sites["s2"], sites["s3"]
+    for srv in (shy, private):
+        srv.add("/robots.txt", Route(b"User-agent: *\nDisallow: /\n", "text/plain", delay=0.5))
+    lister.add("/robots.txt", Route(b"User-agent: *\nAllow: /\n", "text/plain"))
+    for i in range(5):
+        shy.add(f"/feed-{i}", Route(rss(shy.base, [f"/a{i}"]), RSS))
+    for i in range(30):
+        private.add(f"/p{i}", Route(article_page(8200 + i), HTML))
+    lister.add("/feed", Route(rss(private.base, [f"/p{i}" for i in range(30)]), RSS))
+    entries = {
+        "shy": {"feeds": [f"{shy.base}/feed-{i}" for i in range(5)]},
+        "lister": {"feeds": [f"{lister.base}/feed"]},
+    }
+    crawl_sites(tmp_path, entries, "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=8")
+    assert [h.path for h in shy.hits] == ["/robots.txt"]
+    assert [h.path for h in private.hits] == ["/robots.txt"]
