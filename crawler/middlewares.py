@@ -1,4 +1,5 @@
-"""Downloader middlewares: private addresses refused, robots.txt applied to every request.
+"""Downloader middlewares: private addresses refused, long Retry-After honoured, robots.txt
+applied to every request.
 
 Both see every request Scrapy downloads, redirects and robots.txt requests included.
 """
@@ -9,16 +10,20 @@ import ipaddress
 import logging
 import os
 import socket
+import time
 from urllib.request import getproxies, proxy_bypass
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
+
+from crawler.throttle import SLOW_DOWN_STATUSES, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +114,50 @@ class PrivateAddressMiddleware:
         except Exception:  # the download reports the DNS failure itself
             return None
         return literal_address(resolved)
+
+
+class SiteAsksToWait(IgnoreRequest):
+    """A request not sent: its site asked (Retry-After) not to be asked again before then."""
+
+
+class RetryAfterMiddleware:
+    """A Retry-After longer than a crawl's longest delay (`AUTOTHROTTLE_MAX_DELAY`) closes
+    that site until it expires: the response is not retried, and the site's other requests
+    fail at once (recorded, asked again next run) instead of slowing the crawl, and its stop,
+    to one request a minute. Shorter ones slow the site down (`crawler.throttle`)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.longest = crawler.settings.getfloat("AUTOTHROTTLE_MAX_DELAY")
+        self.closed: dict[str, float] = {}  # download slot -> time.monotonic() it reopens
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        return cls(crawler)
+
+    def _slot(self, request: Request) -> str:
+        return request.meta.get("download_slot") or self.crawler.engine.downloader.get_slot_key(
+            request
+        )
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        reopens = self.closed.get(self._slot(request))
+        if reopens is not None and time.monotonic() < reopens:
+            raise SiteAsksToWait(
+                f"not asked: the site asked to wait {reopens - time.monotonic():.0f}s more (Retry-After)"
+            )
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        if response.status in SLOW_DOWN_STATUSES:
+            asked = retry_after_seconds(response.headers.get(b"Retry-After"))
+            if asked and asked > self.longest:
+                key = self._slot(request)
+                self.closed[key] = time.monotonic() + asked
+                request.meta["dont_retry"] = True  # RetryMiddleware comes after this one
+                logger.info("%s asks to wait %.0f s (Retry-After): not asked again", key, asked)
+        return response
 
 
 class ConcurrentRobotsTxtMiddleware(RobotsTxtMiddleware):

@@ -55,6 +55,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's, but applied to every request that waited for robots.txt (see the class)
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.ConcurrentRobotsTxtMiddleware": 100,
+    # its process_response sees a 503/429 before RetryMiddleware (550) retries it
+    "crawler.middlewares.RetryAfterMiddleware": 560,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 100,

@@ -130,6 +130,7 @@ def parse_sources(text: str, origin: str = "sources file") -> list[Source]:
         raise SourcesError(f"{origin}: 'source' must be an array of tables ([[source]])")
     sources: list[Source] = []
     seen: dict[str, int] = {}
+    listed_by: dict[str, str] = {}  # feed or sitemap URL -> the source that lists it
     for index, entry in enumerate(entries, 1):
         source = parse_source(entry, index, defaults)
         if source.name in seen:
@@ -137,6 +138,12 @@ def parse_sources(text: str, origin: str = "sources file") -> list[Source]:
                 f"source '{source.name}': duplicate name (entries #{seen[source.name]} and #{index})"
             )
         seen[source.name] = index
+        for url in (*source.feeds, *source.sitemaps):
+            owner = listed_by.setdefault(url, source.name)
+            if owner != source.name:  # one feed row has one source: the other would never run
+                raise SourcesError(
+                    f"source '{source.name}': {url} is already a feed of source '{owner}'"
+                )
         sources.append(source)
     return sources
 

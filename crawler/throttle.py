@@ -16,7 +16,6 @@ from scrapy.robotstxt import RobotParser
 logger = logging.getLogger(__name__)
 
 SLOW_DOWN_STATUSES = {403, 429, 503}
-MAX_RETRY_AFTER = 600.0  # the longest a site's download slot is slowed to
 MAX_RETRY_AFTER_KEPT = 12 * 3600.0  # the longest Retry-After believed (the service waits it out)
 MAX_POLL_HINT = 7 * 86400  # the longest poll interval a publisher's hint is believed up to
 
@@ -81,8 +80,9 @@ class PoliteThrottle(AutoThrottle):
         if response.status in SLOW_DOWN_STATUSES:
             asked = retry_after_seconds(response.headers.get(b"Retry-After"))
             current = slot.delay if slot is not None else 1.0
-            delay = min(asked, MAX_RETRY_AFTER) if asked else max(2 * current, 2.0)
-            self._raise_floor(key, slot, delay, f"HTTP {response.status}")
+            if not asked or asked <= self.maxdelay:  # longer: the site is closed (middlewares)
+                delay = asked or max(2 * current, 2.0)
+                self._raise_floor(key, slot, delay, f"HTTP {response.status}")
         floor = self.floors.get(key)
         if floor and slot is not None and slot.delay < floor:
             slot.delay = floor

@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 
 from crawler.extract import decode_html
 from crawler.items import ArticleItem
+from crawler.middlewares import SiteAsksToWait
 from crawler.sources import load_sources, select
 from crawler.throttle import clamp_hint, retry_after_seconds
 from crawler.urls import canonicalize, url_problem
@@ -328,7 +329,9 @@ class ListingSpider(Spider):
 
     def article_failed(self, failure: Failure) -> None:
         # robots.txt said no, a decompression bomb, or over the size cap: same answer next time
-        gone = isinstance(failure.value, IgnoreRequest | DownloadCancelledError)
+        gone = isinstance(failure.value, IgnoreRequest | DownloadCancelledError) and not isinstance(
+            failure.value, SiteAsksToWait
+        )
         # a page robots.txt forbids is the site's choice, not an error of the crawl
         polite = isinstance(failure.value, IgnoreRequest) and "robots.txt" in str(failure.value)
         self._article_error(failure.request, None, describe(failure), gone=gone, polite=polite)

@@ -540,3 +540,156 @@ def test_robots_txt_applies_to_the_first_concurrent_requests(
     crawl_sites(tmp_path, entries, "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=8")
     assert [h.path for h in shy.hits] == ["/robots.txt"]
     assert [h.path for h in private.hits] == ["/robots.txt"]
+
+
+# -- 11. the service --------------------------------------------------------------------
+
+
+def test_a_long_retry_after_closes_the_site_instead_of_slowing_the_crawl(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    """One 503 with Retry-After: 3600 among ten pages: the crawl does not slow to a request
+    a minute; the site is not asked again in this crawl, its pages are recorded (not gone)
+    and stored by the next crawl."""
+    paths = [f"/wait/a{i}" for i in range(10)]
+    for i, path in enumerate(paths):
+        server.add(path, Route(article_page(8300 + i), HTML, delay=0.2))
+    # Scrapy's queue is LIFO: the last listed is asked first
+    server.add(
+        paths[-1],
+        Route(
+            article_page(8399),
+            HTML,
+            fail_first=1,
+            fail_status=503,
+            fail_headers={"Retry-After": "3600"},
+        ),
+    )
+    server.add("/wait/feed", Route(rss(server.base, paths), RSS))
+    entries = {"wait": {"feeds": [f"{server.base}/wait/feed"]}}
+    started = time.monotonic()
+    crawl_sites(tmp_path, entries, "--set", "AUTOTHROTTLE_MAX_DELAY=60", "--set", "RETRY_TIMES=2")
+    took = time.monotonic() - started
+    db = f"sqlite:///{tmp_path / 'v.sqlite3'}"
+    assert took < 30, took
+    assert sum(1 for h in server.hits if h.path == paths[-1]) == 1  # not retried in the crawl
+    failures = sql(db, "SELECT url, gone FROM url_failures")
+    assert failures and not any(r.gone for r in failures)
+    crawl_sites(tmp_path, entries)
+    assert len(article_urls(db)) == 10
+
+
+def test_a_sigkilled_crawl_does_not_hold_its_sources(
+    tmp_path: Path, server: FixtureServer, db_url: str
+) -> None:
+    """A manual crawl killed with SIGKILL (PostgreSQL too, where pids say nothing): the service
+    sees its run as dead at once, not as a crawl at work for the next hour."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from scheduler import Service, ServiceOptions
+    from storage.runs import run_alive
+    from tests.conftest import ROOT
+
+    server.add("/slow/a", Route(article_page(8400), HTML, delay=20))
+    server.add("/slow/feed", Route(rss(server.base, ["/slow/a"]), RSS))
+    sources = tmp_path / "sources.toml"
+    sources.write_text(sources_toml({"slow": {"feeds": [f"{server.base}/slow/feed"]}}))
+    engine = open_database(db_url)
+    crawl = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "crawl", "--db", db_url, "--sources", str(sources)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "NO_PROXY": "127.0.0.1,localhost"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not server.requests_to("/slow/a") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (run_id, pid) = sql(db_url, "SELECT id, pid FROM crawl_runs WHERE status = 'running'")[0]
+        with engine.connect() as conn:
+            assert run_alive(conn, run_id, pid)  # at work: held
+        service = Service(ServiceOptions(db_url=db_url, sources_path=str(sources)))
+        assert service._running_elsewhere("slow") == (run_id, pid)
+        crawl.send_signal(signal.SIGKILL)
+        crawl.wait(timeout=10)
+        deadline = time.monotonic() + 10  # PostgreSQL notices the closed connection
+        while service._running_elsewhere("slow") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert service._running_elsewhere("slow") is None
+        service.recover_orphans()
+        (status,) = sql(db_url, "SELECT status FROM crawl_runs WHERE id = :i", i=run_id)[0]
+        assert status == "failed"
+        service.engine.dispose()
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+        engine.dispose()
+
+
+def test_serve_keeps_the_database_url_off_the_command_line(tmp_path: Path, sources: Path) -> None:
+    from scheduler import Service, ServiceOptions
+
+    db = f"sqlite:///{tmp_path / 'v.sqlite3'}"
+    service = Service(ServiceOptions(db_url=db, sources_path=str(sources)))
+    cmd, env = service._command("lematin")
+    service.engine.dispose()
+    assert not [part for part in cmd if "sqlite" in part] and "--db" not in cmd
+    assert env["VEILLE_DB"] == db
+
+
+def test_an_emptied_sources_file_on_sighup_keeps_the_schedule(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    import signal
+
+    from tests.test_service import Service as Serve
+    from tests.test_service import jobs, wait_for
+
+    server.add("/svc/feed", Route(rss(server.base, []), RSS))
+    sources = tmp_path / "sources.toml"
+    sources.write_text(sources_toml({"svc": {"feeds": [f"{server.base}/svc/feed"]}}))
+    db = f"sqlite:///{tmp_path / 'v.sqlite3'}"
+    service = Serve(db, sources, tmp_path / "service.log")
+    try:
+        wait_for("the service", lambda: "serving 1 source" in service.text(), service)
+        engine = open_database(db)
+        sources.write_text("")
+        service.proc.send_signal(signal.SIGHUP)
+        wait_for("the refusal", lambda: "lists no source" in service.text(), service)
+        assert [j[0] for j in jobs(engine)] == ["crawl:svc"], service.text()[-2000:]
+        engine.dispose()
+    finally:
+        assert service.stop() == 0
+
+
+def test_a_second_serve_through_a_symlink_is_refused(tmp_path: Path, sources: Path) -> None:
+    from tests.test_service import Service as Serve
+    from tests.test_service import wait_for
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    service = Serve(f"sqlite:///{tmp_path / 'real' / 'v.sqlite3'}", sources, tmp_path / "s.log")
+    try:
+        wait_for("the service", lambda: "serving" in service.text(), service)
+        second = veille(
+            "serve",
+            "--db",
+            f"sqlite:///{tmp_path / 'link' / 'v.sqlite3'}",
+            "--sources",
+            str(sources),
+        )
+        assert second.returncode == 1 and "already running" in second.stderr, second.stderr
+    finally:
+        assert service.stop() == 0
+
+
+def test_a_feed_listed_by_two_sources_is_refused() -> None:
+    from crawler.sources import SourcesError, parse_sources
+
+    text = '[[source]]\nname = "a"\nfeeds = ["http://h/f"]\n[[source]]\nname = "b"\nfeeds = ["http://h/f"]\n'
+    with pytest.raises(SourcesError, match="already a feed of source 'a'"):
+        parse_sources(text)
