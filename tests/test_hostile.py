@@ -670,15 +670,14 @@ def test_a_second_serve_through_a_symlink_is_refused(tmp_path: Path, sources: Pa
     from tests.test_service import Service as Serve
     from tests.test_service import wait_for
 
-    (tmp_path / "real").mkdir()
-    (tmp_path / "link").symlink_to(tmp_path / "real")
-    service = Serve(f"sqlite:///{tmp_path / 'real' / 'v.sqlite3'}", sources, tmp_path / "s.log")
+    (tmp_path / "link.sqlite3").symlink_to(tmp_path / "v.sqlite3")  # another name, one file
+    service = Serve(f"sqlite:///{tmp_path / 'v.sqlite3'}", sources, tmp_path / "s.log")
     try:
         wait_for("the service", lambda: "serving" in service.text(), service)
         second = veille(
             "serve",
             "--db",
-            f"sqlite:///{tmp_path / 'link' / 'v.sqlite3'}",
+            f"sqlite:///{tmp_path / 'link.sqlite3'}",
             "--sources",
             str(sources),
         )
