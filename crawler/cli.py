@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.output import FORMATS, write_rows
+from crawler.settings import VERSION
 from crawler.sources import SourcesError, default_path, load_sources, select
 from storage.db import default_url, open_database, safe_url
 
@@ -322,6 +323,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         "title": page.title,
         "author": page.author,
         "published_at": iso(page.published_at),
+        "published_local": page.published_local.isoformat() if page.published_local else None,
         "language": page.language,
         "lead": page.lead,
         **verdict.as_dict(),
@@ -372,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         description="Moroccan business news, watched for industrial agreements.",
     )
+    parser.add_argument("--version", action="version", version=f"veille {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     crawl = sub.add_parser("crawl", parents=[common], help="one crawl now, then exit")

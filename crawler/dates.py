@@ -1,6 +1,7 @@
 """Date parsing for feeds and pages (French, Arabic, English).
 
-``parse_date`` returns a timezone-aware UTC datetime or None. Machine formats (ISO 8601,
+``parse_date`` returns a timezone-aware UTC datetime or None; ``parse_moment`` the same moment
+as written (with the offset it gave, or naive). Machine formats (ISO 8601,
 RFC 822) are parsed directly; human dates go through dateparser after the Moroccan (and
 other Maghreb / Levantine) Arabic month names are mapped to the ones dateparser knows and
 Eastern Arabic digits are turned into ASCII digits. Strings with surrounding words
@@ -20,7 +21,16 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-__all__ = ["MOROCCO_TZ", "find_date_strings", "normalize_date_text", "parse_date", "search_date"]
+__all__ = [
+    "MOROCCO_TZ",
+    "find_date_strings",
+    "normalize_date_text",
+    "parse_date",
+    "parse_moment",
+    "search_date",
+    "search_moment",
+    "to_utc",
+]
 
 MOROCCO_TZ = ZoneInfo("Africa/Casablanca")
 DEFAULT_LANGUAGES: tuple[str, ...] = ("fr", "ar", "en")
@@ -139,7 +149,8 @@ def normalize_date_text(text: str) -> str:
     return _SPACES_RE.sub(" ", text).strip()
 
 
-def _to_utc(dt: datetime) -> datetime | None:
+def to_utc(dt: datetime) -> datetime | None:
+    """The moment in UTC (a naive time is Morocco's); None outside the years news can have."""
     if dt.tzinfo is None or dt.utcoffset() is None:
         dt = dt.replace(tzinfo=MOROCCO_TZ)
     try:
@@ -191,7 +202,13 @@ def find_date_strings(text: str) -> Iterator[str]:
 
 
 def parse_date(text: str, languages: list[str] | None = None) -> datetime | None:
-    """Timezone-aware UTC datetime, or None.
+    """Timezone-aware UTC datetime of `parse_moment`, or None."""
+    moment = parse_moment(text, languages)
+    return to_utc(moment) if moment is not None else None
+
+
+def parse_moment(text: str, languages: list[str] | None = None) -> datetime | None:
+    """The date and time a string gives, with the offset it gives (naive if none), or None.
 
     Accepts ISO 8601, RFC 822, and human dates in French ('mardi 4 novembre 2025',
     'le 4 nov. 2025 à 10h30', 'Publié le 18/03/2025 à 10:45'), Arabic (Moroccan month
@@ -214,7 +231,7 @@ def parse_date(text: str, languages: list[str] | None = None) -> datetime | None
                 dt = _parse_machine(candidate) or _parse_human(candidate, langs)
                 if dt is not None:
                     break
-        return _to_utc(dt) if dt is not None else None
+        return dt if dt is not None and to_utc(dt) is not None else None
     except Exception:  # a bad date must never break extraction
         return None
 
@@ -222,7 +239,16 @@ def parse_date(text: str, languages: list[str] | None = None) -> datetime | None
 def search_date(
     text: str, languages: list[str] | None = None, max_chars: int = 5000
 ) -> datetime | None:
-    """First parseable date written in a longer text (page text near the title, a byline)."""
+    """UTC datetime of `search_moment`, or None."""
+    moment = search_moment(text, languages, max_chars)
+    return to_utc(moment) if moment is not None else None
+
+
+def search_moment(
+    text: str, languages: list[str] | None = None, max_chars: int = 5000
+) -> datetime | None:
+    """First parseable date written in a longer text (page text near the title, a byline),
+    as written (with its offset, or naive)."""
     if not isinstance(text, str) or not text:
         return None
     try:
@@ -230,10 +256,8 @@ def search_date(
         langs = _languages(languages)
         for candidate in find_date_strings(clean):
             dt = _parse_machine(candidate) or _parse_human(candidate, langs)
-            if dt is not None:
-                utc = _to_utc(dt)
-                if utc is not None:
-                    return utc
+            if dt is not None and to_utc(dt) is not None:
+                return dt
     except Exception:
         return None
     return None

@@ -22,8 +22,9 @@ from lxml import html as lxml_html
 from lxml.etree import ParserError, XPath
 from w3lib.encoding import html_to_unicode, read_bom, resolve_encoding, to_unicode
 
-from crawler.dates import parse_date, search_date
+from crawler.dates import to_utc
 from crawler.language import detect_language, language_scores
+from crawler.page_dates import NOT_IN_CHROME, page_date
 from crawler.urls import canonicalize
 
 __all__ = ["Extracted", "decode_html", "detect_language", "extract"]
@@ -68,6 +69,7 @@ class Extracted:
     title: str | None
     author: str | None
     published_at: datetime | None  # UTC aware
+    published_local: datetime | None  # the same moment with the offset the page gave, if any
     language: str | None  # 'fr' | 'ar' | 'en' | None
     canonical_url: str | None  # rel=canonical, else og:url; absolute and canonicalized
     lead: str | None  # og:description / meta description / standfirst
@@ -227,45 +229,26 @@ _XP_LINK_CANONICAL = XPath("//link[@rel and @href]")
 _XP_H1 = XPath("//article//h1 | //*[@itemprop='headline' and not(self::meta)]")
 _XP_H1_ANY = XPath("//h1")
 _XP_TITLE = XPath("//title")
-_NOT_IN_CHROME = (
-    "not(ancestor::*[contains(@class,'comment') or contains(@id,'comment')"
-    " or contains(@class,'related') or contains(@class,'sidebar') or self::aside])"
-)
-_XP_TIME_PUBLISHED = XPath(
-    "//*[@itemprop='datePublished'][@datetime or @content]"
-    f" | //time[@datetime][contains(@class,'published') or contains(@class,'entry-date')][{_NOT_IN_CHROME}]"
-)
-_XP_TIME_ARTICLE = XPath(f"//article//time[@datetime][{_NOT_IN_CHROME}]")
-_XP_TIME_ANY = XPath(f"//time[@datetime][{_NOT_IN_CHROME}]")
-_XP_TIME_AFTER = XPath(f"following::time[@datetime][{_NOT_IN_CHROME}][1]")
-_XP_TEXT_AFTER = XPath(
-    "following::text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
-    f"[{_NOT_IN_CHROME}]"
-)
-_XP_BODY_TEXT = XPath(
-    "//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)"
-    " and not(ancestor::nav) and not(ancestor::footer) and not(ancestor::aside)]"
-)
 _BYLINE_XPATHS = [
-    XPath(f"//*[@itemprop='author']//*[@itemprop='name'][{_NOT_IN_CHROME}]"),
-    XPath(f"//*[@itemprop='author'][{_NOT_IN_CHROME}]"),
-    XPath(f"//a[contains(concat(' ', @rel, ' '), ' author ')][{_NOT_IN_CHROME}]"),
+    XPath(f"//*[@itemprop='author']//*[@itemprop='name'][{NOT_IN_CHROME}]"),
+    XPath(f"//*[@itemprop='author'][{NOT_IN_CHROME}]"),
+    XPath(f"//a[contains(concat(' ', @rel, ' '), ' author ')][{NOT_IN_CHROME}]"),
     XPath(
         "//*[contains(@class,'byline') or contains(@class,'author-name')"
         " or contains(@class,'post-author') or contains(@class,'meta_author')"
         " or contains(@class,'meta-author') or contains(@class,'auteur')]"
-        f"[not(contains(@class,'comment'))][{_NOT_IN_CHROME}]"
+        f"[not(contains(@class,'comment'))][{NOT_IN_CHROME}]"
     ),
     XPath(
         "//*[contains(concat(' ', normalize-space(@class), ' '), ' author ')]"
-        f"[not(contains(@class,'comment'))][{_NOT_IN_CHROME}]"
+        f"[not(contains(@class,'comment'))][{NOT_IN_CHROME}]"
     ),
 ]
 _XP_STANDFIRST = XPath(
     "following::*[contains(@class,'chapo') or contains(@class,'chapeau') or contains(@class,'standfirst')"
     " or contains(@class,'sub-title') or contains(@class,'subtitle') or contains(@class,'article-lead')"
     " or contains(@class,'post-lead') or contains(@class,'entry-excerpt') or contains(@class,'intro')]"
-    f"[{_NOT_IN_CHROME}][1]"
+    f"[{NOT_IN_CHROME}][1]"
 )
 
 _TITLE_SEPARATORS = (" - ", " | ", " – ", " — ", " :: ", " » ", " · ", " ｜ ")
@@ -412,17 +395,17 @@ class _JsonLd:
             value = value[0] if value else None
         return _clean(value)
 
-    def date_published(self) -> datetime | None:
+    def dates_published(self) -> list[str]:
+        """The datePublished values of the page's articles, then of the page itself."""
+        found = []
         for pool in (self.articles, self.pages):
             for obj in pool:
                 value = obj.get("datePublished")
                 if isinstance(value, list):
                     value = value[0] if value else None
                 if isinstance(value, str):
-                    dt = parse_date(value)
-                    if dt is not None:
-                        return dt
-        return None
+                    found.append(value)
+        return found
 
     def author(self) -> str | None:
         value = self._first("author", [self.articles]) or self._first("creator", [self.articles])
@@ -594,60 +577,6 @@ def _lead(tree, metas: dict[str, str], h1) -> str | None:
     return None
 
 
-def _date_from_meta(metas: dict[str, str]) -> datetime | None:
-    for key in (
-        "article:published_time",
-        "og:article:published_time",
-        "datepublished",
-        "publishdate",
-        "pubdate",
-        "publish-date",
-        "parsely-pub-date",
-        "sailthru.date",
-        "dc.date.issued",
-        "dc.date",
-        "dcterms.created",
-        "date",
-    ):
-        value = metas.get(key)
-        if value:
-            dt = parse_date(value)
-            if dt is not None:
-                return dt
-    return None
-
-
-def _date_from_time(tree, h1) -> datetime | None:
-    candidates = list(_XP_TIME_PUBLISHED(tree)[:3])
-    if h1 is not None:
-        candidates.extend(_XP_TIME_AFTER(h1))
-    candidates.extend(_XP_TIME_ARTICLE(tree)[:3])
-    candidates.extend(_XP_TIME_ANY(tree)[:1])
-    for el in candidates:
-        value = el.get("datetime") or el.get("content")
-        if value:
-            dt = parse_date(value)
-            if dt is not None:
-                return dt
-    return None
-
-
-def _date_from_text(tree, h1, languages: list[str] | None) -> datetime | None:
-    if h1 is not None:
-        chunks: list[str] = []
-        size = 0
-        for text in _XP_TEXT_AFTER(h1):
-            chunks.append(text)
-            size += len(text)
-            if size > 1500:
-                break
-        dt = search_date(" ".join(chunks), languages)
-        if dt is not None:
-            return dt
-    body_text = " ".join(_XP_BODY_TEXT(tree)[:2000])
-    return search_date(body_text, languages)
-
-
 # --------------------------------------------------------------------------- main text
 
 
@@ -711,6 +640,7 @@ def extract(
         title=_clean(feed_title),
         author=None,
         published_at=feed_date,
+        published_local=None,
         language=_html_lang(language_hint),
         canonical_url=None,
         lead=None,
@@ -769,11 +699,7 @@ def _extract_tree(
     )
     date_langs = _languages_for_dates(declared, language_hint)
 
-    published = jsonld.date_published() or _date_from_meta(metas) or _date_from_time(tree, h1)
-    if published is None:
-        published = feed_date
-    if published is None:
-        published = _date_from_text(tree, h1, date_langs)
+    moment = page_date(tree, url, h1, metas, jsonld.dates_published(), feed_date, date_langs)
 
     author = _author(tree, metas, jsonld)
     lead = _lead(tree, metas, h1)
@@ -786,7 +712,8 @@ def _extract_tree(
     return Extracted(
         title=title,
         author=author,
-        published_at=published,
+        published_at=to_utc(moment) if moment else None,
+        published_local=moment if moment and moment.tzinfo and moment is not feed_date else None,
         language=language,
         canonical_url=canonical,
         lead=lead,

@@ -13,13 +13,14 @@ class ArticleItem:
 
     source: str
     feed_id: int | None
-    request_url: str
-    response_url: str
+    request_url: str  # the address requested, as the listing gave it
+    response_url: str  # where the redirects, if any, ended
     html: str | None
     fetched_at: datetime
     feed_title: str | None = None
     feed_date: datetime | None = None
     language_hint: str | None = None
+    redirects: list[str] = field(default_factory=list)  # the addresses between the two
     # ExtractPipeline
     url: str = ""
     canonical_hint: str | None = None  # another site's rel=canonical: not the key, a hint

@@ -68,12 +68,17 @@ class ExtractPipeline(Stage):
             language_hint=item.language_hint,
         )
         item.url, item.canonical_hint = own_canonical(page.canonical_url, item.response_url)
-        item.aliases = {canonicalize(item.request_url), canonicalize(item.response_url)} - {
-            item.url
-        }
+        seen = [item.request_url, *item.redirects, item.response_url]
+        item.aliases = {canonicalize(u) for u in seen} - {item.url}
         if not page.text.strip():
             self.store.article_failed(
-                item.request_url, item.source, None, 200, "no article text found", gone=True
+                canonicalize(item.request_url),
+                item.source,
+                None,
+                200,
+                "no article text found",
+                address=item.request_url,
+                gone=True,
             )
             raise DropItem(f"{item.response_url}: no article text found")
         item.title = page.title or item.feed_title

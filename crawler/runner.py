@@ -1,4 +1,5 @@
-"""One crawl in this process: both spiders over the selected sources, and its run record."""
+"""One crawl in this process: one crawler over the selected sources' listings, and its run
+record."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from spiders.base import open_store
-from spiders.feeds import FeedsSpider
-from spiders.sitemaps import SitemapsSpider
+from spiders.listings import ListingsSpider
 from storage.runs import finish_run, start_run
 
 OFFLINE_ERRORS = (  # Scrapy's (2.13+) and Twisted's names for "the network is not there"
@@ -77,7 +77,7 @@ def crawl_settings(
 
 
 def run_crawl(settings: Settings) -> CrawlReport:
-    """Run the feeds and sitemaps spiders together, sharing one store; record the run."""
+    """Run one crawler over every feed and sitemap of the selected sources; record the run."""
     store = open_store(settings)
     names = sorted(store.sources)
     run_id = start_run(store.engine, names)
@@ -86,10 +86,9 @@ def run_crawl(settings: Settings) -> CrawlReport:
     crawlers: list[Any] = []
     status = "failed"
     try:
-        for spider in (FeedsSpider, SitemapsSpider):
-            crawler = process.create_crawler(spider)
-            crawlers.append(crawler)
-            process.crawl(crawler, store=store)
+        crawler = process.create_crawler(ListingsSpider)
+        crawlers.append(crawler)
+        process.crawl(crawler, store=store)
         process.start()
         reasons = {c.stats.get_value("finish_reason") for c in crawlers}
         if None in reasons:

@@ -45,10 +45,6 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
-EXTENSIONS = {
-    "scrapy.extensions.throttle.AutoThrottle": None,
-    "crawler.throttle.PoliteThrottle": 0,
-}
 DOWNLOADER_MIDDLEWARES = {
     # before robots.txt: an internal address is not even asked for its robots.txt
     "crawler.middlewares.PrivateAddressMiddleware": 50,
@@ -57,6 +53,12 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ConcurrentRobotsTxtMiddleware": 100,
     # its process_response sees a 503/429 before RetryMiddleware (550) retries it
     "crawler.middlewares.RetryAfterMiddleware": 560,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.redirects.SamePageRedirectMiddleware": 600,
+}
+EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.throttle.PoliteThrottle": 0,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 100,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from crawler.urls import url_problem
 
-BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "sources.toml"
+BUNDLED_SOURCES = Path(__file__).resolve().parent / "sources.toml"  # package data
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")  # 100: the sources.name column
 LANGUAGES = ("fr", "ar", "en")
 DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")

@@ -19,7 +19,15 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, safe_url_string
 
-__all__ = ["canonicalize", "host_of", "is_amp", "site_of", "url_problem"]
+__all__ = [
+    "canonicalize",
+    "host_of",
+    "is_amp",
+    "request_form",
+    "same_page",
+    "site_of",
+    "url_problem",
+]
 
 MAX_URL_LENGTH = 2048  # the URL columns of storage.models; under Scrapy's URLLENGTH_LIMIT
 
@@ -77,13 +85,16 @@ def _param_value(part: str) -> str:
     return unquote(part.split("=", 1)[1]).strip().lower() if "=" in part else ""
 
 
-def _is_dropped_param(part: str) -> bool:
+def _is_tracking_param(part: str) -> bool:
     name = _param_name(part)
-    if not name:
+    return not name or name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
+
+
+def _is_dropped_param(part: str) -> bool:
+    if _is_tracking_param(part):
         return True
-    if name in TRACKING_PARAMS or name in AMP_PARAMS:
-        return True
-    if name.startswith(TRACKING_PREFIXES):
+    name = _param_name(part)
+    if name in AMP_PARAMS:
         return True
     # Arc XP (Le360) serves AMP as ?outputType=amp; other outputType values are real pages/feeds
     return name == "outputtype" and _param_value(part) == "amp"
@@ -254,3 +265,29 @@ def host_of(url: str) -> str:
     if host.startswith("www."):
         host = host[4:]
     return host
+
+
+def request_form(url: str) -> str:
+    """The address to request for a listed URL: as the publisher gave it, with only its
+    tracking parameters and fragment removed (path, host and scheme untouched: a site may
+    answer another form with a redirect)."""
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text
+    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking_param(p))
+    return urlunsplit(parts._replace(query=query, fragment=""))
+
+
+def _page_key(url: str) -> str:
+    canonical = canonicalize(url)
+    _, sep, rest = canonical.partition("://")
+    rest = rest if sep else canonical
+    return rest[4:] if rest.startswith("www.") else rest
+
+
+def same_page(a: str, b: str) -> bool:
+    """True if two URLs are forms of one page: the same canonical URL but for the scheme and
+    a leading ``www.`` (a redirect between them is the site choosing its address)."""
+    return _page_key(a) == _page_key(b)

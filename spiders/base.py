@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -23,9 +23,10 @@ from twisted.python.failure import Failure
 from crawler.extract import decode_html
 from crawler.items import ArticleItem
 from crawler.middlewares import SiteAsksToWait
+from crawler.redirects import RedirectLoop
 from crawler.sources import load_sources, select
 from crawler.throttle import clamp_hint, retry_after_seconds
-from crawler.urls import canonicalize, url_problem
+from crawler.urls import canonicalize, request_form, url_problem
 from storage.db import open_database
 from storage.store import CrawlStore, FeedState
 
@@ -134,10 +135,15 @@ def listed_url(request: Request) -> str:
     return request.meta.get("redirect_urls", [request.url])[0]
 
 
-class ListingSpider(Spider):
-    """Reads listings (feeds or sitemaps) of the selected sources and fetches new articles."""
+Reader = Callable[[Response, Settings], Listing]
 
-    kind: ClassVar[str]
+
+class ListingSpider(Spider):
+    """Reads listings (feeds, sitemaps) of the selected sources and fetches new articles.
+
+    `readers` maps each kind of listing the spider reads to the function that reads it."""
+
+    readers: ClassVar[dict[str, Reader]]
 
     @classmethod
     def from_crawler(
@@ -167,7 +173,9 @@ class ListingSpider(Spider):
     def my_feeds(self) -> list[FeedState]:
         """This spider's listings among the selected sources."""
         return [
-            f for f in self.store.feeds.values() if f.kind == self.kind and f.source in self.sources
+            f
+            for f in self.store.feeds.values()
+            if f.kind in self.readers and f.source in self.sources
         ]
 
     async def start(self) -> AsyncIterator[Request]:
@@ -178,11 +186,12 @@ class ListingSpider(Spider):
         by_id = {f.id: f for f in feeds}
         for failed in self.store.retries(list(by_id), attempts):
             source = by_id[failed.feed_id].source
+            address = failed.address or failed.url
             yield self.article_request(
                 failed.url,
                 source,
                 None,
-                Entry(failed.url, failed.feed_title, failed.feed_date),
+                Entry(address, failed.feed_title, failed.feed_date),
                 failed.feed_id,
             )
 
@@ -206,7 +215,7 @@ class ListingSpider(Spider):
 
     def read_listing(self, response: Response, state: FeedState) -> Listing:
         """What a listing body holds; raises ListingError when it holds nothing usable."""
-        raise NotImplementedError
+        return self.readers[state.kind](response, self.settings)
 
     def parse_listing(self, response: Response) -> Iterable[Request]:
         state: FeedState = response.meta["feed"]
@@ -258,15 +267,19 @@ class ListingSpider(Spider):
         """Child sitemaps not read yet under this listing, within the depth and number caps:
         an index that lists itself, or two that list each other, end."""
         visited = self.visited.setdefault(state.id, {canonicalize(state.url)})
-        fresh = [u for u in dict.fromkeys(urls) if canonicalize(u) not in visited]
+        by_key: dict[str, str] = {}
+        for url in urls:  # the first form of each
+            by_key.setdefault(canonicalize(url), url)
+        fresh = [u for key, u in by_key.items() if key not in visited]
         if fresh and depth > MAX_SITEMAP_DEPTH:
             logger.warning("%s: child sitemaps deeper than %d ignored", state.url, depth - 1)
             return []
         room = max(0, MAX_CHILD_SITEMAPS + 1 - len(visited))
         if len(fresh) > room:
             logger.warning("%s: over %d child sitemaps; the rest ignored", state.url, room)
-        visited.update(canonicalize(u) for u in fresh[:room])
-        return fresh[:room]
+        fresh = fresh[:room]
+        visited.update(canonicalize(u) for u in fresh)
+        return fresh
 
     def _listing_error(
         self,
@@ -290,14 +303,22 @@ class ListingSpider(Spider):
     # -- articles ------------------------------------------------------------------------
 
     def article_request(
-        self, url: str, source: str, settles: int | None, entry: Entry, feed_id: int
+        self, key: str, source: str, settles: int | None, entry: Entry, feed_id: int
     ) -> Request:
-        """A request for an article page, carrying what the listing said of it."""
+        """A request for the article stored under the canonical URL `key`, at the address the
+        listing gave (the canonical URL is a key, never an address), carrying what the
+        listing said of it."""
         return Request(
-            url,
+            request_form(entry.url),
             callback=self.parse_article,
             errback=self.article_failed,
-            meta={"source": source, "settles": settles, "entry": entry, "feed_id": feed_id},
+            meta={
+                "source": source,
+                "settles": settles,
+                "entry": entry,
+                "feed_id": feed_id,
+                "key": key,
+            },
         )
 
     def parse_article(self, response: Response) -> Iterable[ArticleItem]:
@@ -320,6 +341,7 @@ class ListingSpider(Spider):
             feed_id=meta["settles"],
             request_url=listed_url(response.request),
             response_url=response.url,
+            redirects=response.request.meta.get("redirect_urls", [])[1:],
             html=decode_html(response.body, content_type.decode("latin-1") or None),
             fetched_at=datetime.now(UTC),
             feed_title=entry.title,
@@ -329,8 +351,8 @@ class ListingSpider(Spider):
 
     def article_failed(self, failure: Failure) -> None:
         # robots.txt said no, a decompression bomb, or over the size cap: same answer next time
-        gone = isinstance(failure.value, IgnoreRequest | DownloadCancelledError) and not isinstance(
-            failure.value, SiteAsksToWait
+        gone = isinstance(failure.value, IgnoreRequest | DownloadCancelledError) and not (
+            isinstance(failure.value, RedirectLoop | SiteAsksToWait)
         )
         # a page robots.txt forbids is the site's choice, not an error of the crawl
         polite = isinstance(failure.value, IgnoreRequest) and "robots.txt" in str(failure.value)
@@ -349,11 +371,12 @@ class ListingSpider(Spider):
         else:
             self._error(meta["source"], f"{shown}: {reason}")
         self.store.article_failed(
-            url,
+            meta["key"],
             meta["source"],
             meta["feed_id"],
             status,
             reason,
+            address=url,
             feed_title=entry.title,
             feed_date=entry.published,
             gone=gone,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 from lxml import etree
 from scrapy.http import Response
+from scrapy.settings import Settings
 from scrapy.utils.gz import gunzip
 
 from crawler.dates import parse_date
-from spiders.base import Entry, Listing, ListingError, ListingSpider, refuse_entities
-from storage.store import FeedState
+from spiders.base import Entry, Listing, ListingError, ListingSpider, Reader, refuse_entities
 
 PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, recover=True, remove_comments=True
@@ -60,18 +61,19 @@ def parse_sitemap(body: bytes, max_age: timedelta, now: datetime | None = None) 
     return Listing(entries, children)
 
 
+def read_sitemap(response: Response, settings: Settings) -> Listing:
+    """The recent entries (and child sitemaps) of a downloaded sitemap, gzipped or not."""
+    body = response.body
+    if body[:2] == b"\x1f\x8b":  # a .xml.gz file, not a Content-Encoding
+        try:
+            body = gunzip(body, max_size=settings.getint("DOWNLOAD_MAXSIZE"))
+        except (OSError, ValueError) as exc:
+            raise ListingError(f"bad gzip sitemap ({exc})") from exc
+    return parse_sitemap(body, timedelta(days=settings.getfloat("VEILLE_SITEMAP_MAX_AGE_DAYS")))
+
+
 class SitemapsSpider(ListingSpider):
     """Reads the sources' Google News sitemaps (and sitemap indexes)."""
 
     name = "sitemaps"
-    kind = "sitemap"
-
-    def read_listing(self, response: Response, state: FeedState) -> Listing:
-        days = self.settings.getfloat("VEILLE_SITEMAP_MAX_AGE_DAYS")
-        body = response.body
-        if body[:2] == b"\x1f\x8b":  # a .xml.gz file, not a Content-Encoding
-            try:
-                body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
-            except (OSError, ValueError) as exc:
-                raise ListingError(f"bad gzip sitemap ({exc})") from exc
-        return parse_sitemap(body, timedelta(days=days))
+    readers: ClassVar[dict[str, Reader]] = {"sitemap": read_sitemap}

@@ -150,7 +150,8 @@ class UrlFailure(Base):
 
     __tablename__ = "url_failures"
 
-    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)  # canonical key
+    address: Mapped[str | None] = mapped_column(Text)  # what to request (None: the key)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id"))
     status: Mapped[int | None] = mapped_column(Integer)

@@ -291,14 +291,17 @@ class CrawlStore:
         status: int | None,
         error: str,
         *,
+        address: str | None = None,
         feed_title: str | None = None,
         feed_date: datetime | None = None,
         gone: bool | None = None,
     ) -> None:
-        """Queue an article URL that could not be stored (retried later unless gone)."""
+        """Queue an article that could not be stored, under its canonical key `url`, with the
+        `address` it was requested at (retried later unless gone)."""
         self._batch.failures.append(
             {
                 "url": url,
+                "address": address if address != url else None,
                 "source_id": self.source_ids[source],
                 "feed_id": feed_id,
                 "status": status,
@@ -372,7 +375,9 @@ class CrawlStore:
         with writing(self.engine) as conn:
             stored = self._write_articles(conn, batch.articles)
             waiting = self._write_aliases(conn, batch.aliases)
-            self._write_failures(conn, batch.failures, [i.request_url for i in batch.articles])
+            self._write_failures(
+                conn, batch.failures, [u for i in batch.articles for u in (i.url, *i.aliases)]
+            )
             self._write_feeds(conn, batch.feed_updates)
         return stored, waiting
 
@@ -567,6 +572,7 @@ class CrawlStore:
             statement.on_conflict_do_update(
                 index_elements=["url"],
                 set_={
+                    "address": statement.excluded.address,
                     "status": statement.excluded.status,
                     "error": statement.excluded.error,
                     "gone": statement.excluded.gone,

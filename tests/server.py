@@ -25,6 +25,7 @@ class Route:
     fail_status: int = 503
     fail_headers: dict[str, str] = field(default_factory=dict)  # e.g. Retry-After
     send_length: bool = True  # False: no Content-Length, the body ends when the socket closes
+    slash: bool = False  # as WordPress: the path without its trailing slash is a 301 to it
     served: int = 0  # requests answered so far
 
     @property
@@ -102,6 +103,12 @@ class FixtureServer:
         headers = {k.lower(): v for k, v in handler.headers.items()}
         if route is None:
             route = Route(b"<html><body>not found</body></html>", status=404, conditional=False)
+        parts = urlsplit(handler.path)
+        if route.slash and not parts.path.endswith("/"):
+            location = parts._replace(path=parts.path + "/").geturl()
+            self.hits.append(Hit("GET", handler.path, headers, 301, arrived))
+            self._send(handler, 301, b"", [("Location", location)])
+            return
         with self._lock:
             route.served += 1
             failing = route.served <= route.fail_first

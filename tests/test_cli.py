@@ -31,6 +31,8 @@ def test_extract_saved_file(tmp_path: Path) -> None:
         assert page["is_agreement"] is True
         assert page["evidence"] and "IMANOR" in page["text"]
         assert "spot_img" not in page["text"]
+        assert page["published_at"] == "2025-11-04T08:00:00Z"
+        assert page["published_local"] == "2025-11-04T08:00:00+00:00"
 
 
 def test_extract_url_through_scrapy(server: FixtureServer) -> None:

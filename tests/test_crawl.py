@@ -18,6 +18,16 @@ LEMATIN = "/lematin/economie/equipementiers-automobiles-investissements-conventi
 LESECO = "/leseco/business/tanger-med-trafic-conteneurs-10-millions-evp.html"
 
 
+def article_route(title: str, slash: bool = False) -> Route:
+    """A plain article page without a canonical link, redirecting to a slash if `slash`."""
+    body = " ".join(
+        f"{title} : le paragraphe {i} de l'article, assez long pour être lu." for i in range(8)
+    )
+    html = f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+    html += "".join(f"<p>{body} ({i})</p>" for i in range(4)) + "</article></body></html>"
+    return Route(html.encode(), slash=slash)
+
+
 def crawl(db: str, sources: Path, *extra: str) -> str:
     result = veille("crawl", "--db", db, "--sources", str(sources), *FAST, *extra)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -89,8 +99,10 @@ def test_crawl_then_query(server: FixtureServer, sources: Path, db_url: str) -> 
     }
 
     hits = article_hits(server)
-    assert hits.count(NOUVELLISTE) == 1  # the utm and ?amp=1 links are one article
-    assert f"{LEMATIN_AMP}/amp" not in hits  # the AMP link resolved to the article
+    # the utm and ?amp=1 links are one article, asked at the address the feed gave
+    assert [h for h in hits if h.startswith(NOUVELLISTE)] == [NOUVELLISTE + "/"]
+    # the sitemap's AMP link is asked as listed, once, and stored under its canonical URL
+    assert [h for h in hits if h.startswith(LEMATIN_AMP)] == [f"{LEMATIN_AMP}/amp"]
     assert "/lematin/economie/vieil-article-hors-fenetre" not in hits  # outside the window
     assert all("utm_" not in h and "gclid" not in h for h in hits)
 
@@ -129,9 +141,89 @@ def test_second_crawl_is_one_conditional_request_per_feed(
     )
     server.hits.clear()
     crawl(db_url, sources)
-    assert article_hits(server) == ["/lenouvelliste/economie/nouvelle-convention"]
+    assert article_hits(server) == ["/lenouvelliste/economie/nouvelle-convention/"]
     # same text under another URL: an alias, not a second article
     assert len(query(db_url)) == first
+
+
+def test_a_site_that_redirects_to_another_form_of_the_page_is_followed(
+    server: FixtureServer, tmp_path: Path, db_url: str
+) -> None:
+    """A WordPress site answers `/slug` with a 301 to `/slug/`, and an AMP address with a
+    301 to the page: both are followed, the article stored once under its canonical URL."""
+    server.add("/wp/2025/11/04/accords", article_route("Accords industriels", slash=True))
+    server.add(
+        "/wp/2025/11/05/bogies/amp",
+        Route(
+            b"",
+            status=301,
+            conditional=False,
+            headers={"Location": f"{server.base}/wp/2025/11/05/bogies/"},
+        ),
+    )
+    server.add("/wp/2025/11/05/bogies", article_route("Bogies à Kénitra", slash=True))
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>wp</title>'
+        f"<item><title>Accords</title><link>{server.base}/wp/2025/11/04/accords</link></item>"
+        f"<item><title>Bogies</title><link>{server.base}/wp/2025/11/05/bogies/amp/</link></item>"
+        "</channel></rss>"
+    )
+    server.add("/wp/feed", Route(feed.encode(), "application/rss+xml"))
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "wp"\nfeeds = ["{server.base}/wp/feed"]\n')
+
+    crawl(db_url, sources)
+    rows = query(db_url)
+    assert sorted(r["url"].removeprefix(server.base) for r in rows) == [
+        "/wp/2025/11/04/accords",
+        "/wp/2025/11/05/bogies",
+    ]
+    asked = [(h.path, h.status) for h in server.hits if h.path.startswith("/wp/2025")]
+    assert sorted(asked) == [
+        ("/wp/2025/11/04/accords", 301),
+        ("/wp/2025/11/04/accords/", 200),
+        ("/wp/2025/11/05/bogies/", 200),
+        ("/wp/2025/11/05/bogies/amp/", 301),
+    ]
+    server.hits.clear()
+    server.routes["/wp/feed"] = Route(feed.encode() + b" ", "application/rss+xml")
+    crawl(db_url, sources)  # the feed changed, its items did not: nothing is asked again
+    assert not [h for h in server.hits if h.path.startswith("/wp/2025")]
+
+
+def test_json_feed_is_read_like_rss(server: FixtureServer, tmp_path: Path, db_url: str) -> None:
+    items = [
+        {
+            "id": "1",
+            "url": f"{server.base}/jf/convention?utm_source=json",
+            "title": "Convention industrielle",
+            "date_published": "2025-11-04T10:00:00+01:00",
+        },
+        {
+            "id": f"{server.base}/jf/accord",
+            "title": "Accord",
+            "date_modified": "2025-11-03T08:00:00Z",
+        },
+        {"id": "no-url-here", "title": "skipped"},
+    ]
+    body = json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "jf", "items": items}
+    )
+    server.add("/jf/feed.json", Route(body.encode(), "application/feed+json"))
+    server.add("/jf/convention", article_route("Convention industrielle"))
+    server.add("/jf/accord", article_route("Accord"))
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "jf"\nfeeds = ["{server.base}/jf/feed.json"]\n')
+
+    crawl(db_url, sources)
+    rows = {r["url"].removeprefix(server.base): r for r in query(db_url)}
+    assert set(rows) == {"/jf/convention", "/jf/accord"}
+    assert rows["/jf/convention"]["published_at"].startswith("2025-11-04T09:00:00")
+    server.hits.clear()
+    crawl(db_url, sources)
+    assert [(h.path, h.status) for h in server.hits if h.path.startswith("/jf")] == [
+        ("/jf/feed.json", 304)
+    ]
 
 
 def test_query_filters_and_search(server: FixtureServer, sources: Path, db_url: str) -> None:

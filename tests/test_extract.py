@@ -414,32 +414,62 @@ def test_jsonld_broken_or_with_trailing_comma():
     assert ex.published_at == utc(2025, 5, 31, 23, 0)
 
 
-def test_date_priority_jsonld_over_meta_over_time_over_feed_over_text():
+def test_date_priority_markup_then_feed_then_text():
     jsonld = '<script type="application/ld+json">{"@type":"Article","datePublished":"2025-01-01T10:00:00Z"}</script>'
     meta = '<meta property="article:published_time" content="2025-02-02T10:00:00Z">'
     time_el = '<time datetime="2025-03-03T10:00:00Z">3 mars</time>'
     text_date = "<p>Publié le 4 mai 2025 à 10h00</p>"
     feed = utc(2025, 6, 5, 10, 0)
     url = "https://example.test/a"
-    body = ARTICLE_FR.replace("</h1>", "</h1>" + time_el + text_date)
-    assert extract(page(jsonld + meta, body), url, feed_date=feed).published_at == utc(
-        2025, 1, 1, 10
-    )
+    body = ARTICLE_FR.replace("</h1>", "</h1>" + text_date)
+    assert extract(page(jsonld, body), url, feed_date=feed).published_at == utc(2025, 1, 1, 10)
     assert extract(page(meta, body), url, feed_date=feed).published_at == utc(2025, 2, 2, 10)
-    assert extract(page("", body), url, feed_date=feed).published_at == utc(2025, 3, 3, 10)
+    with_time = ARTICLE_FR.replace("</h1>", "</h1>" + time_el + text_date)
+    assert extract(page("", with_time), url, feed_date=feed).published_at == utc(2025, 3, 3, 10)
     body_no_time = ARTICLE_FR.replace("</h1>", "</h1>" + text_date)
     assert extract(page("", body_no_time), url, feed_date=feed).published_at == feed
     assert extract(page("", body_no_time), url).published_at == utc(2025, 5, 4, 9, 0)
     assert extract(page("", ARTICLE_FR), url).published_at is None
 
 
-def test_time_in_sidebar_or_comments_is_ignored():
-    body = (
-        ARTICLE_FR
-        + '<aside><time datetime="2020-01-01T00:00:00Z">old</time></aside>'
-        + '<div class="comments"><time datetime="2021-01-01T00:00:00Z">c</time></div>'
+def test_date_keeps_the_offset_the_page_gave():
+    meta = '<meta property="article:published_time" content="2025-11-04T10:30:00+01:00">'
+    got = extract(page(meta, ARTICLE_FR), "https://example.test/a")
+    assert got.published_at == utc(2025, 11, 4, 9, 30)
+    assert got.published_local is not None
+    assert got.published_local.isoformat() == "2025-11-04T10:30:00+01:00"
+    no_offset = extract(
+        page("", ARTICLE_FR.replace("</h1>", "</h1><p>Publié le 4 mai 2025 à 10h00</p>")), ""
     )
-    assert extract(page("", body), "https://example.test/a").published_at is None
+    assert no_offset.published_local is None  # Morocco time assumed, not stated by the page
+    fed = extract(page("", ARTICLE_FR), "", feed_date=utc(2025, 6, 5, 10))
+    assert fed.published_at == utc(2025, 6, 5, 10) and fed.published_local is None
+
+
+def test_date_in_the_url_when_the_page_states_none():
+    """htmldate reads a WordPress URL's /YYYY/MM/DD/ (a day: midnight Morocco time)."""
+    url = "https://example.test/2025/11/04/un-titre/"
+    assert extract(page("", ARTICLE_FR), url).published_at == utc(2025, 11, 3, 23)
+    # the feed's exact time is better than the URL's bare day
+    fed = extract(page("", ARTICLE_FR), url, feed_date=utc(2025, 11, 4, 8, 30))
+    assert fed.published_at == utc(2025, 11, 4, 8, 30)
+
+
+def test_a_byline_under_the_title_beats_a_bare_day_in_the_header():
+    """A Moroccan site's header shows today's date; the byline says when the article was
+    published: the byline, with its time of day, wins."""
+    header = '<div class="date-du-jour">Jeudi 20 Novembre 2025</div>'
+    byline = '<span class="date-publication">Publié le 18/11/2025 à 17:45</span>'
+    body = header + ARTICLE_FR.replace("</h1>", "</h1>" + byline)
+    got = extract(page("", body), "https://example.test/a").published_at
+    assert got == utc(2025, 11, 18, 16, 45)  # 17:45 in Morocco (UTC+1)
+
+
+def test_time_in_an_aside_does_not_override_the_articles():
+    chrome = '<aside><time datetime="2020-01-01T00:00:00Z">old</time></aside>'  # most read
+    own = '<time class="published" datetime="2025-11-04T10:00:00Z">4 novembre</time>'
+    body = ARTICLE_FR.replace("</h1>", "</h1>" + own) + chrome  # sidebar and comments after it
+    assert extract(page("", body), "https://example.test/a").published_at == utc(2025, 11, 4, 10)
 
 
 def test_title_sources_and_suffixes():
@@ -594,6 +624,7 @@ def test_empty_input_keeps_feed_values():
         title="Titre",
         author=None,
         published_at=feed_date,
+        published_local=None,
         language="fr",
         canonical_url=None,
         lead=None,

@@ -226,6 +226,9 @@ NET_ARTICLES = {
     "/net/target": Route(article_page(1003), HTML),
     "/net/loop-a": Route(b"", HTML, status=302, headers={"Location": "/net/loop-b"}),
     "/net/loop-b": Route(b"", HTML, status=302, headers={"Location": "/net/loop-a"}),
+    # /net/self-loop and /net/self-loop/ (one route) both redirect to the slash form: a
+    # same-page redirect is followed past the duplicate filter, and must still end
+    "/net/self-loop": Route(b"", HTML, status=301, headers={"Location": "/net/self-loop/"}),
 }
 
 
@@ -413,6 +416,13 @@ def test_redirect_is_followed_and_stored_once(faults: FaultRun) -> None:
     assert any(r.url.endswith("/net/moved") for r in aliases)  # known under both addresses
 
 
+def test_same_page_redirect_loop_is_stopped_at_the_first_repeat(faults: FaultRun) -> None:
+    for run in faults.hits:
+        assert paths(run, "/net/self-loop") == ["/net/self-loop", "/net/self-loop/"]
+    row = failure(faults.db, "/net/self-loop")
+    assert row is not None and "redirect loop" in row["error"] and not row["gone"]
+
+
 def test_redirect_loop_is_stopped(faults: FaultRun) -> None:
     first, second = faults.hits
     assert 2 <= len(paths(first, "/net/loop-")) <= 6  # REDIRECT_MAX_TIMES = 5
@@ -554,6 +564,20 @@ def test_broken_listings_are_logged_with_their_url(faults: FaultRun, path: str, 
     assert f"{faults.server.base}{path}: " in faults.runs[0].stderr
     if path == "/lists/a500":  # retried in the run, asked again next run
         assert asked(faults.hits[0], path) == 2 and asked(faults.hits[1], path) == 2
+
+
+def test_an_empty_malformed_feed_is_empty_not_broken() -> None:
+    """A section feed with no items yet and an unescaped `&` in its title is read (no items),
+    so its validators are kept and the next poll is a 304, not a full download."""
+    from spiders.base import ListingError
+    from spiders.feeds import parse_feed
+
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Eco & Co</title></channel></rss>'
+    )
+    assert parse_feed(body, "http://x.test/feed", RSS).entries == []
+    with pytest.raises(ListingError, match="not a readable feed"):
+        parse_feed(b"<html><body>Eco & Co</body></html>", "http://x.test/feed", RSS)
 
 
 def test_truncated_feed_is_used(faults: FaultRun) -> None:

@@ -81,9 +81,10 @@ def fill(template: bytes, base: str) -> bytes:
 
 
 def page(name: str, base: str) -> Route:
-    """A page fixture as its site would serve it."""
+    """A page fixture as its site would serve it (WordPress pages redirect to a slash)."""
     content_type = "text/html" if name in META_CHARSET_ONLY else "text/html; charset=utf-8"
-    return Route(fill((PAGES / name).read_bytes(), base), content_type)
+    body = fill((PAGES / name).read_bytes(), base)
+    return Route(body, content_type, slash=name.startswith("wp_"))
 
 
 def build(server: FixtureServer) -> None:
