@@ -300,6 +300,7 @@ class Service:
         database = make_url(str(self.engine.url)).database
         if not database or database == ":memory:":
             return
+        database = os.path.realpath(database)  # one lock, through whichever path or symlink
         import fcntl
 
         handle = open(f"{database}.serve-lock", "w")  # noqa: SIM115 (held while serving)
@@ -428,7 +429,13 @@ class Service:
         """Make the stored jobs match the sources file: add, rebuild changed, remove gone."""
         from crawler.sources import load_sources
 
-        sources = {s.name: s for s in load_sources(self.options.sources_path) if s.enabled}
+        listed = load_sources(self.options.sources_path)
+        if not listed and self.scheduler.get_jobs():
+            # an emptied file (cut, or being written) is not "stop everything": `enabled = false`
+            raise ServiceError(
+                f"{self.options.sources_path} lists no source; the schedule is kept as it was"
+            )
+        sources = {s.name: s for s in listed if s.enabled}
         self.sources = sources
         now = datetime.now(UTC)
         existing = {
@@ -517,17 +524,9 @@ class Service:
             self.scheduler.modify_job(JOB_PREFIX + name, next_run_time=datetime.now(UTC))
 
     def _command(self, name: str) -> tuple[list[str], dict[str, str]]:
-        from sqlalchemy import make_url
-
-        from storage.db import normalize_url
-
         cmd = [sys.executable, "-m", "crawler.cli", "crawl", "--source", name]
         cmd += ["--sources", self.options.sources_path]
-        env = dict(os.environ)
-        if make_url(normalize_url(self.options.db_url)).password:
-            env["VEILLE_DB"] = self.options.db_url  # a password stays out of `ps`
-        else:
-            cmd += ["--db", self.options.db_url]
+        env = {**os.environ, "VEILLE_DB": self.options.db_url}  # never on a command line (`ps`)
         for pair in self.options.settings:
             cmd += ["--set", pair]
         return cmd, env
@@ -631,7 +630,7 @@ class Service:
     def _running_elsewhere(self, name: str) -> tuple[int, int] | None:
         """A live crawl of `name` by another process (a manual `veille crawl`, say)."""
         from storage.models import CrawlRun
-        from storage.runs import pid_alive
+        from storage.runs import run_alive
 
         since = datetime.now(UTC) - timedelta(seconds=self.options.crawl_timeout * 2)
         with self.engine.connect() as conn:
@@ -640,10 +639,9 @@ class Service:
                     CrawlRun.status == "running", CrawlRun.started_at >= since
                 )
             ).all()
-        local = self.engine.dialect.name == "sqlite"
-        for run_id, pid, sources in rows:
-            if name in (sources or []) and (not local or pid_alive(pid)):
-                return run_id, pid
+            for run_id, pid, sources in rows:
+                if name in (sources or []) and run_alive(conn, run_id, pid):
+                    return run_id, pid
         return None
 
     def recover_orphans(self) -> None:

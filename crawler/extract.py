@@ -195,7 +195,9 @@ def _choose_language(
 # --------------------------------------------------------------------------- helpers
 
 _WS_RE = re.compile(r"\s+")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls (but tab, newline, carriage return), DEL, the noncharacters U+FFFE/U+FFFF and
+# lone surrogates: no text has them, and one of them makes lxml and trafilatura drop the text
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _PARSER = lxml_html.HTMLParser(
     collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True
@@ -291,7 +293,22 @@ def _parse(html: str):
         root = lxml_html.document_fromstring(html, parser=_PARSER)
     except (ParserError, ValueError, TypeError):
         return None
+    _strip_controls(root)
     return root
+
+
+def _strip_controls(root) -> None:
+    """Remove the control characters that character references (`&#1;`, `&#27;`, `&#65535;`)
+    put into the parsed tree: the raw text was cleaned before parsing, the references only
+    become characters in it."""
+    for el in root.iter():
+        if el.text and _CONTROL_RE.search(el.text):
+            el.text = _CONTROL_RE.sub("", el.text)
+        if el.tail and _CONTROL_RE.search(el.tail):
+            el.tail = _CONTROL_RE.sub("", el.tail)
+        for name, value in el.attrib.items():
+            if _CONTROL_RE.search(value):
+                el.set(name, _CONTROL_RE.sub("", value))
 
 
 # --------------------------------------------------------------------------- metadata

@@ -23,12 +23,14 @@ class ArticleItem:
     redirects: list[str] = field(default_factory=list)  # the addresses between the two
     # ExtractPipeline
     url: str = ""
+    canonical_hint: str | None = None  # another site's rel=canonical: not the key, a hint
     aliases: set[str] = field(default_factory=set)
     title: str | None = None
     author: str | None = None
     lead: str | None = None
     text: str = ""
     published_at: datetime | None = None
+    published_claimed: datetime | None = None  # a date after the fetch, as the page gave it
     language: str | None = None
     # DetectPipeline
     verdict: dict[str, Any] = field(default_factory=dict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
@@ -12,10 +13,31 @@ from crawler import stories
 from crawler.detection import RULES_VERSION, detect
 from crawler.extract import extract
 from crawler.items import ArticleItem
-from crawler.urls import canonicalize
+from crawler.urls import canonicalize, site_of
 from storage.store import CrawlStore
 
 logger = logging.getLogger(__name__)
+
+
+def own_canonical(canonical: str | None, response_url: str) -> tuple[str, str | None]:
+    """The key to store a page under, and a foreign canonical kept as a hint: a page's
+    rel=canonical is believed only within its own registrable domain, so that another site
+    cannot take over an article by naming its URL."""
+    own = canonicalize(response_url)
+    if canonical is None or site_of(canonical) == site_of(own):
+        return canonical or own, None
+    logger.info("%s: canonical %s is another site's; kept as a hint", response_url, canonical)
+    return own, canonical
+
+
+def not_after(
+    published: datetime | None, fetched: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """A publication date no later than the fetch, and the date as given when it was later
+    (2099: a typo or a trick that would sit at the top of every query)."""
+    if published is not None and published > fetched:
+        return fetched, published
+    return published, None
 
 
 class Stage:
@@ -45,7 +67,7 @@ class ExtractPipeline(Stage):
             feed_date=item.feed_date,
             language_hint=item.language_hint,
         )
-        item.url = page.canonical_url or canonicalize(item.response_url)
+        item.url, item.canonical_hint = own_canonical(page.canonical_url, item.response_url)
         seen = [item.request_url, *item.redirects, item.response_url]
         item.aliases = {canonicalize(u) for u in seen} - {item.url}
         if not page.text.strip():
@@ -63,7 +85,9 @@ class ExtractPipeline(Stage):
         item.author = page.author
         item.lead = page.lead
         item.text = page.text
-        item.published_at = page.published_at or item.feed_date
+        item.published_at, item.published_claimed = not_after(
+            page.published_at or item.feed_date, item.fetched_at
+        )
         item.language = page.language or item.language_hint
         return item
 

@@ -46,6 +46,13 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
+    # before robots.txt: an internal address is not even asked for its robots.txt
+    "crawler.middlewares.PrivateAddressMiddleware": 50,
+    # Scrapy's, but applied to every request that waited for robots.txt (see the class)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.ConcurrentRobotsTxtMiddleware": 100,
+    # its process_response sees a 503/429 before RetryMiddleware (550) retries it
+    "crawler.middlewares.RetryAfterMiddleware": 560,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.redirects.SamePageRedirectMiddleware": 600,
 }

@@ -7,10 +7,11 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from crawler.urls import url_problem
 
 BUNDLED_SOURCES = Path(__file__).resolve().parent / "sources.toml"  # package data
-NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")  # 100: the sources.name column
 LANGUAGES = ("fr", "ar", "en")
 DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -57,9 +58,9 @@ def parse_duration(value: object, where: str) -> int:
 def _check_url(url: object, where: str) -> str:
     if not isinstance(url, str):
         raise SourcesError(f"{where}: {url!r} is not a URL string")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SourcesError(f"{where}: {url!r} is not an http(s) URL")
+    problem = url_problem(url)
+    if problem is not None:
+        raise SourcesError(f"{where}: {url!r} is not an http(s) URL ({problem})")
     return url.strip()
 
 
@@ -89,7 +90,9 @@ def parse_source(entry: object, index: int, defaults: dict) -> Source:
         raise SourcesError(f"{where}: expected a table")
     name = entry.get("name")
     if not isinstance(name, str) or not NAME.match(name):
-        raise SourcesError(f"{where}: name {name!r} must be letters, digits, '.', '-' or '_'")
+        raise SourcesError(
+            f"{where}: name {name!r} must be 1 to 100 letters, digits, '.', '-' or '_'"
+        )
     where = f"source '{name}'"
     unknown = sorted(set(entry) - KEYS)
     if unknown:
@@ -127,6 +130,7 @@ def parse_sources(text: str, origin: str = "sources file") -> list[Source]:
         raise SourcesError(f"{origin}: 'source' must be an array of tables ([[source]])")
     sources: list[Source] = []
     seen: dict[str, int] = {}
+    listed_by: dict[str, str] = {}  # feed or sitemap URL -> the source that lists it
     for index, entry in enumerate(entries, 1):
         source = parse_source(entry, index, defaults)
         if source.name in seen:
@@ -134,6 +138,12 @@ def parse_sources(text: str, origin: str = "sources file") -> list[Source]:
                 f"source '{source.name}': duplicate name (entries #{seen[source.name]} and #{index})"
             )
         seen[source.name] = index
+        for url in (*source.feeds, *source.sitemaps):
+            owner = listed_by.setdefault(url, source.name)
+            if owner != source.name:  # one feed row has one source: the other would never run
+                raise SourcesError(
+                    f"source '{source.name}': {url} is already a feed of source '{owner}'"
+                )
         sources.append(source)
     return sources
 

@@ -16,23 +16,30 @@ from scrapy.robotstxt import RobotParser
 logger = logging.getLogger(__name__)
 
 SLOW_DOWN_STATUSES = {403, 429, 503}
-MAX_RETRY_AFTER = 600.0
+MAX_RETRY_AFTER_KEPT = 12 * 3600.0  # the longest Retry-After believed (the service waits it out)
+MAX_POLL_HINT = 7 * 86400  # the longest poll interval a publisher's hint is believed up to
+
+
+def clamp_hint(seconds: int | None) -> int | None:
+    """A publisher's poll hint (<ttl>, max-age...) within what veille believes: 0 to a week."""
+    return None if seconds is None else max(0, min(int(seconds), MAX_POLL_HINT))
 
 
 def retry_after_seconds(value: bytes | None, now: datetime | None = None) -> float | None:
-    """Seconds asked by a Retry-After header (delta-seconds or HTTP date)."""
+    """Seconds asked by a Retry-After header (delta-seconds or HTTP date), at most 12 h."""
     if not value:
         return None
     text = value.decode("latin-1").strip()
     if text.isdigit():
-        return float(text)
+        return min(float(text), MAX_RETRY_AFTER_KEPT)
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    wait = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, min(wait, MAX_RETRY_AFTER_KEPT))
 
 
 class PoliteThrottle(AutoThrottle):
@@ -73,8 +80,9 @@ class PoliteThrottle(AutoThrottle):
         if response.status in SLOW_DOWN_STATUSES:
             asked = retry_after_seconds(response.headers.get(b"Retry-After"))
             current = slot.delay if slot is not None else 1.0
-            delay = min(asked, MAX_RETRY_AFTER) if asked else max(2 * current, 2.0)
-            self._raise_floor(key, slot, delay, f"HTTP {response.status}")
+            if not asked or asked <= self.maxdelay:  # longer: the site is closed (middlewares)
+                delay = asked or max(2 * current, 2.0)
+                self._raise_floor(key, slot, delay, f"HTTP {response.status}")
         floor = self.floors.get(key)
         if floor and slot is not None and slot.delay < floor:
             slot.delay = floor

@@ -12,12 +12,24 @@ http(s) URL is returned stripped and otherwise unchanged.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from w3lib.url import canonicalize_url
+from w3lib.url import canonicalize_url, safe_url_string
 
-__all__ = ["canonicalize", "host_of", "is_amp", "request_form", "same_page"]
+__all__ = [
+    "canonicalize",
+    "host_of",
+    "is_amp",
+    "request_form",
+    "same_page",
+    "site_of",
+    "url_problem",
+]
+
+MAX_URL_LENGTH = 2048  # the URL columns of storage.models; under Scrapy's URLLENGTH_LIMIT
 
 # Exact parameter names (compared lowercase) that only ever carry tracking information.
 TRACKING_PARAMS: frozenset[str] = frozenset(
@@ -139,6 +151,36 @@ def _is_http_url(url: str) -> bool:
         return False
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def url_problem(url: object) -> str | None:
+    """Why a URL from the network or a file cannot be fetched and stored, or None if it can.
+
+    Parsed as Scrapy parses it (``urllib.parse``, then w3lib's ``safe_url_string``): an
+    absolute http(s) URL with a host and a valid port, without control characters, whose
+    canonical form fits the URL columns.
+    """
+    if not isinstance(url, str):
+        return "not a string"
+    text = url.strip()
+    if _CONTROL_CHARS.search(text):
+        return "control character in the URL"
+    if len(text) > MAX_URL_LENGTH:
+        return f"longer than {MAX_URL_LENGTH} characters"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises on a port out of range or not a number)
+        safe_url_string(text)
+    except ValueError as exc:
+        return str(exc) or "unparseable"
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return "not an absolute http(s) URL"
+    if len(canonicalize(text)) > MAX_URL_LENGTH:
+        return f"longer than {MAX_URL_LENGTH} characters once canonicalized"
+    return None
+
+
 @lru_cache(maxsize=32_768)
 def canonicalize(url: str) -> str:
     """Canonical form of an article URL (memoised: a crawl asks for each URL several times).
@@ -189,6 +231,25 @@ def is_amp(url: str) -> bool:
         if name == "outputtype" and value == "amp":
             return True
     return False
+
+
+@lru_cache(maxsize=1)
+def _domain_extractor() -> Any:
+    """tldextract with its bundled Public Suffix List: no download (every byte through Scrapy)."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+@lru_cache(maxsize=4096)
+def site_of(url: str) -> str:
+    """The registrable domain of a URL's host (`fr.le360.ma` -> `le360.ma`), or the host
+    itself when it has none (an IP address, `localhost`); "" if the URL has no host."""
+    host = host_of(url)
+    if not host:
+        return ""
+    parts = _domain_extractor()(host)
+    return parts.top_domain_under_public_suffix or host
 
 
 def host_of(url: str) -> str:

@@ -22,10 +22,11 @@ from twisted.python.failure import Failure
 
 from crawler.extract import decode_html
 from crawler.items import ArticleItem
+from crawler.middlewares import SiteAsksToWait
 from crawler.redirects import RedirectLoop
 from crawler.sources import load_sources, select
-from crawler.throttle import retry_after_seconds
-from crawler.urls import canonicalize, request_form
+from crawler.throttle import clamp_hint, retry_after_seconds
+from crawler.urls import canonicalize, request_form, url_problem
 from storage.db import open_database
 from storage.store import CrawlStore, FeedState
 
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 FLUSH_EVERY_SECONDS = 5.0
 MAX_ERRORS_KEPT = 100
+MAX_SITEMAP_DEPTH = 3  # a sitemap index, its children, theirs: no deeper
+MAX_CHILD_SITEMAPS = 1000  # child sitemaps read for one sitemap of the sources file
 HTML_TYPES = (b"text/html", b"application/xhtml")
 
 
@@ -74,7 +77,23 @@ def max_age(response: Response) -> int | None:
     """Cache-Control max-age of a response, in seconds."""
     header = response.headers.get(b"Cache-Control", b"").decode("latin-1")
     match = re.search(r"max-age\s*=\s*(\d+)", header)
-    return int(match.group(1)) if match else None
+    return clamp_hint(int(match.group(1))) if match else None
+
+
+def fetchable(listing: Listing, where: str) -> Listing:
+    """The listing without the links that cannot be requested or stored (a port out of
+    range, a broken IPv6 literal, 3,000 characters...), each logged: one bad link costs
+    only itself."""
+    entries, children = [], []
+    for links, kept in ((listing.entries, entries), (listing.children, children)):
+        for link in links:
+            url = link.url if isinstance(link, Entry) else link
+            problem = url_problem(url)
+            if problem is None:
+                kept.append(link)
+            else:
+                logger.warning("%s: link %r skipped: %s", where, url[:300], problem)
+    return Listing(entries, children, listing.poll_hint)
 
 
 @dataclass
@@ -135,6 +154,7 @@ class ListingSpider(Spider):
         spider.store = store or open_store(crawler.settings)
         spider.sources = spider.store.sources
         spider.listings: dict[int, _Pending] = {}
+        spider.visited: dict[int, set[str]] = {}  # feed id -> canonical child sitemaps asked
         spider.errors: list[str] = []
         spider.flusher = None
         for handler, signal in (
@@ -175,8 +195,8 @@ class ListingSpider(Spider):
                 failed.feed_id,
             )
 
-    def listing_request(self, state: FeedState, url: str | None = None) -> Request:
-        """A conditional GET of a listing (child sitemaps get a plain GET)."""
+    def listing_request(self, state: FeedState, url: str | None = None, depth: int = 0) -> Request:
+        """A conditional GET of a listing (child sitemaps, `depth` levels down, a plain GET)."""
         headers = {}
         if url is None:
             if state.etag:
@@ -188,7 +208,7 @@ class ListingSpider(Spider):
             headers=headers,
             callback=self.parse_listing,
             errback=self.listing_failed,
-            meta={"feed": state, "child": url is not None},
+            meta={"feed": state, "child": url is not None, "sitemap_depth": depth},
             dont_filter=True,
             priority=10,
         )
@@ -212,7 +232,7 @@ class ListingSpider(Spider):
             self.store.feed_fetched(state.id, response.status, poll_hint=max_age(response))
             return
         try:
-            listing = self.read_listing(response, state)
+            listing = fetchable(self.read_listing(response, state), response.url)
         except ListingError as exc:
             self._listing_error(state, child, response.status, str(exc))
             return
@@ -221,13 +241,15 @@ class ListingSpider(Spider):
         for entry in listing.entries:
             by_url.setdefault(canonicalize(entry.url), entry)
         new = self.store.claim(state.source, by_url)
+        depth = response.meta.get("sitemap_depth", 0) + 1
+        children = self._unvisited(state, listing.children, depth)
         if child:
-            self.listings[state.id].pending += len(new) + len(listing.children) - 1
+            self.listings[state.id].pending += len(new) + len(children) - 1
         else:
             hints = [h for h in (listing.poll_hint, max_age(response)) if h]
             self.listings[state.id] = _Pending(
                 state,
-                len(new) + len(listing.children),
+                len(new) + len(children),
                 response.status,
                 response.headers.get(b"ETag", b"").decode("latin-1") or None,
                 response.headers.get(b"Last-Modified", b"").decode("latin-1") or None,
@@ -235,11 +257,29 @@ class ListingSpider(Spider):
                 len(new),
                 max(hints) if hints else None,
             )
-        for url in listing.children:
-            yield self.listing_request(state, url)
+        for url in children:
+            yield self.listing_request(state, url, depth)
         for url in new:
             yield self.article_request(url, state.source, state.id, by_url[url], state.id)
         self._check_settled(state.id)
+
+    def _unvisited(self, state: FeedState, urls: list[str], depth: int) -> list[str]:
+        """Child sitemaps not read yet under this listing, within the depth and number caps:
+        an index that lists itself, or two that list each other, end."""
+        visited = self.visited.setdefault(state.id, {canonicalize(state.url)})
+        by_key: dict[str, str] = {}
+        for url in urls:  # the first form of each
+            by_key.setdefault(canonicalize(url), url)
+        fresh = [u for key, u in by_key.items() if key not in visited]
+        if fresh and depth > MAX_SITEMAP_DEPTH:
+            logger.warning("%s: child sitemaps deeper than %d ignored", state.url, depth - 1)
+            return []
+        room = max(0, MAX_CHILD_SITEMAPS + 1 - len(visited))
+        if len(fresh) > room:
+            logger.warning("%s: over %d child sitemaps; the rest ignored", state.url, room)
+        fresh = fresh[:room]
+        visited.update(canonicalize(u) for u in fresh)
+        return fresh
 
     def _listing_error(
         self,
@@ -312,7 +352,7 @@ class ListingSpider(Spider):
     def article_failed(self, failure: Failure) -> None:
         # robots.txt said no, a decompression bomb, or over the size cap: same answer next time
         gone = isinstance(failure.value, IgnoreRequest | DownloadCancelledError) and not (
-            isinstance(failure.value, RedirectLoop)
+            isinstance(failure.value, RedirectLoop | SiteAsksToWait)
         )
         # a page robots.txt forbids is the site's choice, not an error of the crawl
         polite = isinstance(failure.value, IgnoreRequest) and "robots.txt" in str(failure.value)
@@ -356,6 +396,7 @@ class ListingSpider(Spider):
         if listing is None or listing.pending > 0:
             return
         del self.listings[feed_id]
+        self.visited.pop(feed_id, None)
         self.store.feed_fetched(
             feed_id,
             listing.status,

@@ -14,6 +14,7 @@ from scrapy.http import Response
 from scrapy.settings import Settings
 
 from crawler.dates import parse_date
+from crawler.throttle import clamp_hint
 from spiders.base import Entry, Listing, ListingError, ListingSpider, Reader, refuse_entities
 
 logger = logging.getLogger(__name__)
@@ -49,11 +50,11 @@ def poll_hint(feed: feedparser.FeedParserDict) -> int | None:
     """Seconds between polls that the feed suggests: <ttl> or sy:updatePeriod/Frequency."""
     ttl = str(feed.get("ttl", "")).strip()
     if ttl.isdigit() and int(ttl) > 0:
-        return int(ttl) * 60
+        return clamp_hint(int(ttl) * 60)
     period = UPDATE_PERIODS.get(str(feed.get("sy_updateperiod", "")).strip().lower())
     if period:
         frequency = str(feed.get("sy_updatefrequency", "1")).strip()
-        return period // max(1, int(frequency)) if frequency.isdigit() else period
+        return clamp_hint(period // max(1, int(frequency)) if frequency.isdigit() else period)
     return None
 
 

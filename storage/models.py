@@ -98,6 +98,9 @@ class Article(Base):
     lead: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # the publication date the page gave when it was after the fetch (published_at: the fetch)
+    published_claimed: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    canonical_hint: Mapped[str | None] = mapped_column(String(2048))  # another site's canonical
     fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())
     language: Mapped[str | None] = mapped_column(String(8))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, select, text, update
 
 from storage.db import writing
 from storage.models import CrawlRun
@@ -28,6 +29,22 @@ def pid_alive(pid: int | None) -> bool:
 
 
 RUNS = CrawlRun.__table__
+# PostgreSQL: a running crawl holds this session lock, per schema and run; the server drops it
+# when the crawl's connection goes, however the crawl died and on whichever machine it ran
+RUN_LOCK = "hashtextextended(current_schema() || '/crawl-run/' || CAST(:id AS text), 7262013)"
+_held: dict[int, Connection] = {}  # run id -> the connection holding its lock (this process)
+
+
+def run_alive(conn: Connection, run_id: int, pid: int | None) -> bool:
+    """Whether the crawl of a 'running' row still runs: on SQLite (this machine's pids) its
+    pid is alive; on PostgreSQL its session lock is held (by a crawl anywhere)."""
+    if conn.dialect.name != "postgresql":
+        return pid_alive(pid)
+    if run_id in _held:
+        return True
+    # a probe's lock is a transaction lock: it ends with the caller's transaction
+    free = conn.execute(text(f"SELECT pg_try_advisory_xact_lock({RUN_LOCK})"), {"id": run_id})
+    return not free.scalar()
 
 
 def fail_run(conn: Connection, run_id: int, errors: list[str] | None, why: str) -> None:
@@ -72,10 +89,9 @@ def settle_child_run(
 
 
 def recover_orphans(engine: Engine, stale_after: timedelta, why: str) -> list[tuple[int, int]]:
-    """Mark failed the runs left 'running' by a crawl that is gone (killed, power cut): on
-    SQLite, whose pids are this machine's, when the pid is dead; anywhere, when too old."""
+    """Mark failed the runs left 'running' by a crawl that is gone (killed, power cut): when
+    `run_alive` says so, or when too old."""
     oldest = datetime.now(UTC) - stale_after
-    local = engine.dialect.name == "sqlite"
     marked = []
     with writing(engine) as conn:
         rows = conn.execute(
@@ -84,7 +100,7 @@ def recover_orphans(engine: Engine, stale_after: timedelta, why: str) -> list[tu
             )
         ).all()
         for run_id, pid, started_at, errors in rows:
-            if (local and not pid_alive(pid)) or started_at < oldest:
+            if started_at < oldest or not run_alive(conn, run_id, pid):
                 fail_run(conn, run_id, errors, why)
                 marked.append((run_id, pid))
     return marked
@@ -94,7 +110,7 @@ def start_run(engine: Engine, names: list[str]) -> int:
     """Record a crawl as running (after closing the books of crawls that died)."""
     recover_orphans(engine, ORPHAN_AFTER, "the crawl process was gone when another crawl started")
     with writing(engine) as conn:
-        return conn.execute(
+        run_id = conn.execute(
             RUNS.insert()
             .values(
                 started_at=datetime.now(UTC),
@@ -106,6 +122,12 @@ def start_run(engine: Engine, names: list[str]) -> int:
             )
             .returning(RUNS.c.id)
         ).scalar_one()
+    if engine.dialect.name == "postgresql":
+        holder = engine.connect()
+        holder.execute(text(f"SELECT pg_advisory_lock({RUN_LOCK})"), {"id": run_id})
+        holder.commit()
+        _held[run_id] = holder
+    return run_id
 
 
 def finish_run(engine: Engine, run_id: int, status: str, counts: dict, errors: list[str]) -> None:
@@ -121,3 +143,9 @@ def finish_run(engine: Engine, run_id: int, status: str, counts: dict, errors: l
                 errors=errors[:200],
             )
         )
+    holder = _held.pop(run_id, None)
+    if holder is not None:  # the connection goes back to the pool: its session lock must not
+        with contextlib.suppress(Exception):  # (a lost connection took it already)
+            holder.execute(text(f"SELECT pg_advisory_unlock({RUN_LOCK})"), {"id": run_id})
+            holder.commit()
+        holder.close()

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, select, update
+from sqlalchemy import Connection, Engine, String, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
 from crawler import stories
 from crawler.items import ArticleItem
@@ -49,9 +49,38 @@ def _insert(conn: Connection, table: Table) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
+def _clean(value: Any, limit: int | None) -> Any:
+    """A value without NUL characters (in strings, lists and dicts), cut to `limit` if a string."""
+    if isinstance(value, str):
+        value = value.replace("\0", "") if "\0" in value else value
+        return value[:limit] if limit is not None else value
+    if isinstance(value, list):
+        return [_clean(v, None) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k, None): _clean(v, None) for k, v in value.items()}
+    return value
+
+
+def fit(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """A row as every backend stores it: the one rule for SQLite (which would keep anything)
+    and PostgreSQL (which refuses a NUL or an over-long value, and with it the batch): NUL
+    removed everywhere, a string cut to its column's length."""
+    columns = table.c
+    return {
+        key: _clean(
+            value,
+            columns[key].type.length
+            if key in columns and isinstance(columns[key].type, String)
+            else None,
+        )
+        for key, value in row.items()
+    }
+
+
 def insert_ignore(conn: Connection, table: Table, rows: list[dict], keys: list[str]) -> None:
     """Insert rows, skipping those whose key already exists (safe under concurrent writers)."""
     if rows:
+        rows = [fit(table, row) for row in rows]
         conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=keys), rows)
 
 
@@ -92,6 +121,15 @@ class _Batch:
 
     def __len__(self) -> int:
         return len(self.articles) + len(self.feed_updates) + len(self.failures) + len(self.aliases)
+
+    def one_by_one(self) -> list[_Batch]:
+        """The batch as batches of one write each, in its order: feed state last."""
+        return (
+            [_Batch(articles=[a]) for a in self.articles]
+            + [_Batch(aliases={u: t}) for u, t in self.aliases.items()]
+            + [_Batch(failures=[f]) for f in self.failures]
+            + [_Batch(feed_updates=[f]) for f in self.feed_updates]
+        )
 
 
 def sync_sources(engine: Engine, sources: list[Source]) -> dict[str, FeedState]:
@@ -137,7 +175,6 @@ class CrawlStore:
         self.sources = {s.name: s for s in sources}
         self.feeds = sync_sources(engine, sources)
         self.claimed: set[str] = set()
-        self.claimed_entries: dict[tuple[str, str, datetime], str] = {}
         with engine.connect() as conn:
             self.source_ids: dict[str, int] = dict(
                 conn.execute(select(SourceRow.name, SourceRow.id)).all()
@@ -155,23 +192,12 @@ class CrawlStore:
     def claim(self, source: str, entries: dict[str, Any]) -> list[str]:
         """The listed URLs to fetch: not stored, not gone, not claimed earlier in this process.
 
-        `entries` maps canonical URLs to listing entries (with `title` and `published`); an
-        entry of the same source with the same title and date as one already claimed is the
-        same article under another URL (an old address that redirects, another feed's form).
+        `entries` maps canonical URLs to listing entries. Entries of one source with the same
+        title and date are fetched each: "Revue de presse du jour" is a new article every day
+        under one title; only the same text (the content hash, when stored) makes them one.
         """
         fresh = []
         for url in self.unknown(u for u in entries if u not in self.claimed):
-            entry = entries[url]
-            key = (
-                (source, entry.title.casefold().strip(), entry.published)
-                if (entry.title and entry.published)
-                else None
-            )
-            if key in self.claimed_entries:
-                self.add_alias(url, self.claimed_entries[key])
-                continue
-            if key:
-                self.claimed_entries[key] = url
             self.claimed.add(url)
             fresh.append(url)
         return fresh
@@ -307,17 +333,22 @@ class CrawlStore:
         if not len(batch):
             return []
         try:
-            stored, waiting = self._write(batch)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
+            stored, waiting = self._write_again_if_disconnected(batch)
+        except Exception as exc:  # any exception of a write path is a lost batch, never the crawl
+            if len(batch) == 1 or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
                 return self._lost(batch, exc)
-            logger.warning("database connection lost; writing the batch again")
-            try:
-                stored, waiting = self._write(batch)
-            except SQLAlchemyError as again:
-                return self._lost(batch, again)
-        except SQLAlchemyError as exc:
-            return self._lost(batch, exc)
+            logger.warning(
+                "a batch of %d writes failed (%s); writing them one by one", len(batch), exc
+            )
+            stored, waiting = [], {}
+            for one in batch.one_by_one():  # so that one bad row costs only itself
+                try:
+                    done, later = self._write_again_if_disconnected(one)
+                except Exception as again:
+                    self._lost(one, again)
+                    continue
+                stored += done
+                waiting.update(later)
         for url, target in waiting.items():  # their article is not stored yet: next time
             self._batch.aliases.setdefault(url, target)
         new = {id(item) for item, _ in stored}
@@ -326,6 +357,18 @@ class CrawlStore:
             if id(item) in new and item.verdict.get("is_agreement"):
                 self.count(item.source, "agreements")
         return stored
+
+    def _write_again_if_disconnected(
+        self, batch: _Batch
+    ) -> tuple[list[tuple[ArticleItem, int]], dict[str, str]]:
+        """`_write`, done once more on a fresh connection if the connection was lost."""
+        try:
+            return self._write(batch)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            logger.warning("database connection lost; writing the batch again")
+            return self._write(batch)
 
     def _write(self, batch: _Batch) -> tuple[list[tuple[ArticleItem, int]], dict[str, str]]:
         """One transaction: articles, aliases, failures, then feed state."""
@@ -338,11 +381,12 @@ class CrawlStore:
             self._write_feeds(conn, batch.feed_updates)
         return stored, waiting
 
-    def _lost(self, batch: _Batch, exc: SQLAlchemyError) -> list:
+    def _lost(self, batch: _Batch, exc: Exception) -> list:
         """Record a batch that could not be written. Nothing of it is marked as read (feeds
         keep their old validators), so the next crawl fetches it again."""
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        message = f"could not store {len(batch.articles)} article(s): {reason}"
+        reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
+        which = f" ({batch.articles[0].url})" if len(batch.articles) == 1 else ""
+        message = f"could not store {len(batch.articles)} article(s){which}: {reason}"
         logger.error(message)
         self.write_errors.append(message)
         return []
@@ -399,7 +443,7 @@ class CrawlStore:
     ) -> list[tuple[ArticleItem, int]]:
         if not fresh:
             return []
-        rows = [self._row(item) for item in fresh]
+        rows = [fit(Article.__table__, self._row(item)) for item in fresh]
         statement = (
             _insert(conn, Article.__table__)
             .on_conflict_do_nothing(index_elements=["url"])
@@ -433,6 +477,8 @@ class CrawlStore:
             "lead": item.lead,
             "text": item.text,
             "published_at": item.published_at,
+            "published_claimed": item.published_claimed,
+            "canonical_hint": item.canonical_hint,
             "fetched_at": item.fetched_at,
             "language": item.language,
             "content_hash": item.content_hash,
@@ -518,7 +564,7 @@ class CrawlStore:
         if succeeded:
             for part in chunks(succeeded):
                 conn.execute(UrlFailure.__table__.delete().where(UrlFailure.url.in_(part)))
-        rows = list({f["url"]: f for f in failures}.values())
+        rows = [fit(UrlFailure.__table__, f) for f in {f["url"]: f for f in failures}.values()]
         if not rows:
             return
         statement = _insert(conn, UrlFailure.__table__)
@@ -549,4 +595,4 @@ class CrawlStore:
                     values.pop(key, None)
             if values.pop("failed", False):
                 values["consecutive_failures"] = table.c.consecutive_failures + 1
-            conn.execute(update(table).where(table.c.id == feed_id).values(**values))
+            conn.execute(update(table).where(table.c.id == feed_id).values(**fit(table, values)))

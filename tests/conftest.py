@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ import pytest
 from tests import world
 from tests.server import FixtureServer
 
+# The fixture server and every test crawl live on 127.0.0.1, a private address veille refuses
+# unless told; the tests of that refusal set it otherwise for their crawls.
+os.environ["VEILLE_ALLOW_PRIVATE_ADDRESSES"] = "1"
 PG_DSN = os.environ.get("VEILLE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
 FAST = [
@@ -54,11 +58,11 @@ def server() -> Iterator[FixtureServer]:
     srv.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_ok: bool) -> Iterator[str]:
-    """A fresh, empty database of each kind (PostgreSQL in a schema of its own)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'veille.sqlite3'}"
+@contextmanager
+def fresh_database(kind: str, folder: Path, pg_ok: bool) -> Iterator[str]:
+    """The URL of a fresh, empty database of this kind (PostgreSQL in a schema of its own)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'veille.sqlite3'}"
         return
     if not pg_ok:
         pytest.skip("PostgreSQL is not available")
@@ -70,6 +74,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_ok: bool) -> Itera
     yield f"{PG_DSN.replace('postgresql://', 'postgresql+psycopg://')}?options=-csearch_path%3D{schema}"
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_ok: bool) -> Iterator[str]:
+    """A fresh, empty database of each kind (PostgreSQL in a schema of its own)."""
+    with fresh_database(request.param, tmp_path, pg_ok) as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from crawler.detection import detect
 from crawler.extract import Extracted, decode_html, extract
@@ -322,3 +324,117 @@ def test_detect_always_gives_a_verdict(
     assert isinstance(verdict.is_agreement, bool)
     assert 0.0 <= verdict.score <= 1.0
     json.dumps(verdict.as_dict())  # storable as JSON
+
+
+# -- random feeds through the listing parser and the store (issue #11) --------------------
+
+HOSTILE_TEXT = st.sampled_from(
+    ["&#0;", "&#1;", "&#8;", "&#27;[2J", "&#65535;", "\ufffe", "\u202e", "=1+1", "%00", "x" * 3000]
+)
+FIELD_TEXT = st.one_of(
+    st.text(max_size=40), HOSTILE_TEXT, st.tuples(st.text(max_size=10), HOSTILE_TEXT).map("".join)
+)
+BAD_LINKS = st.sampled_from(
+    [
+        "http://h:99999/x",
+        "http://[::1/x",
+        "http://h:-1/x",
+        "http://h:80:80/x",
+        "javascript:alert(1)",
+        "/relative/path",
+        "http://" + "a" * 2100 + ".test/x",
+        "http://h.test/&#1;x",
+        "",
+    ]
+)
+DATES = st.one_of(
+    st.datetimes(min_value=datetime(1995, 1, 1), max_value=datetime(2250, 1, 1)).map(
+        lambda d: d.strftime("%a, %d %b %Y %H:%M:%S +0000")
+    ),
+    FIELD_TEXT,
+)
+FEED_ITEMS = st.lists(
+    st.tuples(FIELD_TEXT, st.one_of(st.none(), BAD_LINKS), DATES), min_size=1, max_size=12
+)
+EXAMPLES = iter(range(1_000_000))
+
+
+def xml_text(value: str) -> str:
+    """A value for an XML element: escaped, except the character references it carries."""
+    escaped = value.replace("&", "&amp;").replace("<", "&lt;")
+    return re.sub(r"&amp;(#\d+;)", r"&\1", escaped)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(items=FEED_ITEMS, ttl=st.one_of(st.none(), FIELD_TEXT, st.just("9" * 30)))
+def test_random_feeds_store_every_well_formed_item_once(
+    db_url: str, items: list[tuple[str, str | None, str]], ttl: str | None
+) -> None:
+    """A feed of random items (good links; malformed ones; hostile titles, dates and <ttl>)
+    goes through the listing parser and the store: every item with a good link is stored
+    exactly once, no exception escapes."""
+    from crawler import stories
+    from crawler.items import ArticleItem
+    from crawler.pipelines import not_after
+    from crawler.sources import parse_sources
+    from crawler.urls import canonicalize
+    from spiders.base import fetchable
+    from storage.db import open_database
+    from storage.store import CrawlStore
+
+    n = next(EXAMPLES)
+    feed_url = f"https://feeds.test/{n}"
+    good = {
+        i: f"https://site-{n}.test/article/{i}"
+        for i, (_, link, _) in enumerate(items)
+        if link is None
+    }
+    rows = "".join(
+        f"<item><title>{xml_text(title)}</title><link>{xml_text(good.get(i) or link)}</link>"
+        f"<pubDate>{xml_text(date)}</pubDate></item>"
+        for i, (title, link, date) in enumerate(items)
+    )
+    channel = f"<ttl>{xml_text(ttl)}</ttl>" if ttl is not None else ""
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>P</title>'
+        f"{channel}{rows}</channel></rss>"
+    ).encode()
+    engine = open_database(db_url)
+    try:
+        sources = parse_sources(f'[[source]]\nname = "p{n}"\nfeeds = ["{feed_url}"]\n')
+        store = CrawlStore(engine, sources, batch_size=5)
+        try:
+            listing = fetchable(parse_feed(body, feed_url, "application/rss+xml"), feed_url)
+        except ListingError:
+            assert not good, body[:500]
+            return
+        by_url = {}
+        for entry in listing.entries:
+            by_url.setdefault(canonicalize(entry.url), entry)
+        now = datetime.now(UTC)
+        for k, url in enumerate(store.claim(f"p{n}", by_url)):
+            entry = by_url[url]
+            words = f"Article {n}-{k}: " + " ".join(f"mot{n}x{k}y{j}" for j in range(40))
+            item = ArticleItem(f"p{n}", None, url, url, None, now, entry.title, entry.published)
+            item.url, item.text, item.title = url, words, entry.title
+            item.published_at, item.published_claimed = not_after(entry.published, now)
+            item.content_hash = stories.content_hash(words)
+            item.signature = stories.signature(entry.title or "", words)
+            store.add_article(item)
+        store.flush()
+        assert store.write_errors == []
+        with engine.connect() as conn:
+            stored = [
+                r.url
+                for r in conn.execute(
+                    text("SELECT url FROM articles WHERE url LIKE :u"),
+                    {"u": f"https://site-{n}.test/%"},
+                )
+            ]
+        assert sorted(stored) == sorted(canonicalize(u) for u in good.values())
+    finally:
+        engine.dispose()
