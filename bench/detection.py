@@ -8,6 +8,14 @@ Matching rules for the field figures (computed on true positives):
     contained in it (case- and accent-insensitive, predicted length >= 3);
   * sectors, agreement_types: exact vocabulary labels;
   * amounts: same value and currency (the text is not compared).
+
+Agreement records (issue #13; same definitions as ../shared/mirror/score.py), on true
+positives: a predicted record matches a labelled one when they share a signatory
+(case/accent-folded, substring either way) or an amount (same currency, within 1 %), or,
+for a labelled record without parties, a sector; pairs are taken greedily, best fit first
+(parties share + 1 for an amount + 0.5 for a sector). Per-record fields are then compared
+on matched pairs with one-to-one greedy matching (parties/sectors/types by folded substring,
+amounts within 1 %).
 """
 
 from __future__ import annotations
@@ -35,6 +43,149 @@ GRID = {
     "domain_low": [0.15, 0.25, 0.35],
     "domain_high": [0.5, 0.6, 0.7],
 }
+
+
+def auc(pairs: list[tuple[float, bool]]) -> float | None:
+    """ROC AUC of (score, is_positive) pairs (rank-based, ties averaged)."""
+    pos = sum(1 for _, y in pairs if y)
+    neg = len(pairs) - pos
+    if not pos or not neg:
+        return None
+    ranked = sorted(pairs, key=lambda t: t[0])
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            j += 1
+        rank_sum += (i + j + 1) / 2.0 * sum(1 for k in range(i, j) if ranked[k][1])
+        i = j
+    return (rank_sum - pos * (pos + 1) / 2.0) / (pos * neg)
+
+
+def _text_match(a: str, b: str) -> bool:
+    x, y = " ".join(fold(a).split()), " ".join(fold(b).split())
+    return bool(x) and bool(y) and (x in y or y in x)
+
+
+def _amount_match(p: dict[str, Any], g: dict[str, Any]) -> bool:
+    if p.get("currency") and g.get("currency") and p["currency"] != g["currency"]:
+        return False
+    return abs(float(p["value"]) - float(g["value"])) <= 0.01 * abs(float(g["value"]))
+
+
+def _greedy(gold: list[Any], pred: list[Any], same: Any) -> tuple[int, int]:
+    """One-to-one greedy matching: (gold items matched, predicted items matched)."""
+    used: set[int] = set()
+    hit = 0
+    for g in gold:
+        for j, p in enumerate(pred):
+            if j not in used and same(p, g):
+                used.add(j)
+                hit += 1
+                break
+    return hit, len(used)
+
+
+def record_similarity(p: dict[str, Any], g: dict[str, Any]) -> float:
+    """How well a predicted record fits a labelled one; 0 = not the same agreement."""
+    gp, pp = list(g.get("parties") or []), list(p.get("parties") or [])
+    hit, _ = _greedy(gp, pp, _text_match)
+    amt = any(_amount_match(a, b) for a in p.get("amounts") or [] for b in g.get("amounts") or [])
+    sec = any(_text_match(a, b) for a in p.get("sectors") or [] for b in g.get("sectors") or [])
+    if not (hit or amt or (not gp and sec)):
+        return 0.0
+    return hit / max(len(gp), 1) + (1.0 if amt else 0.0) + (0.5 if sec else 0.0)
+
+
+def record_scores(pairs: list[tuple[dict[str, Any], Any]]) -> dict[str, Any]:
+    """Agreement-level P/R, exact record counts and per-record field P/R on true positives."""
+    gold_n = pred_n = matched = exact = articles = 0
+    fields = {k: [0, 0, 0, 0] for k in ("parties", "sectors", "types", "amounts")}
+    wrong_counts: list[str] = []
+    for doc, v in pairs:
+        gold = doc["label"].get("agreements") or []
+        if not (doc["label"]["is_agreement"] and v.is_agreement and gold):
+            continue
+        pred = v.agreements
+        articles += 1
+        gold_n += len(gold)
+        pred_n += len(pred)
+        if len(pred) == len(gold):
+            exact += 1
+        else:
+            wrong_counts.append(f"{doc['id']} {len(pred)}/{len(gold)}")
+        cands = sorted(
+            (
+                (record_similarity(p, g), gi, pi)
+                for gi, g in enumerate(gold)
+                for pi, p in enumerate(pred)
+            ),
+            reverse=True,
+        )
+        used_g: set[int] = set()
+        used_p: set[int] = set()
+        for sim, gi, pi in cands:
+            if sim <= 0 or gi in used_g or pi in used_p:
+                continue
+            used_g.add(gi)
+            used_p.add(pi)
+            matched += 1
+            for k, c in fields.items():
+                gl, pl = gold[gi].get(k) or [], pred[pi].get(k) or []
+                same = _amount_match if k == "amounts" else _text_match
+                gh, ph = _greedy(gl, pl, same)
+                c[0] += gh
+                c[1] += len(gl)
+                c[2] += ph
+                c[3] += len(pl)
+    return {
+        "articles": articles,
+        "gold": gold_n,
+        "pred": pred_n,
+        "matched": matched,
+        "exact": exact,
+        "fields": fields,
+        "wrong_counts": wrong_counts,
+    }
+
+
+def print_records(pairs: list[tuple[dict[str, Any], Any]]) -> None:
+    """The agreement-record figures (issue #13)."""
+    s = record_scores(pairs)
+    p = s["matched"] / s["pred"] if s["pred"] else 1.0
+    r = s["matched"] / s["gold"] if s["gold"] else 1.0
+    n = s["articles"]
+    print(
+        "\nAgreement records on true-positive articles (greedy best fit, as ../shared/mirror/score.py)"
+    )
+    print(
+        f"  records: precision {p:5.3f} ({s['matched']}/{s['pred']})   recall {r:5.3f} "
+        f"({s['matched']}/{s['gold']})   count exact on {s['exact']}/{n} articles "
+        f"({s['exact'] / n if n else 1.0:5.3f})"
+    )
+    for name, (found, total, hit, predicted) in s["fields"].items():
+        rec = found / total if total else 1.0
+        prec = hit / predicted if predicted else 1.0
+        print(
+            f"  per-record {name:<8} recall {rec:5.3f} ({found}/{total})   "
+            f"precision {prec:5.3f} ({hit}/{predicted})"
+        )
+    if s["wrong_counts"]:
+        print(f"  record count off (predicted/labelled): {', '.join(s['wrong_counts'])}")
+
+
+def print_thresholds(pairs: list[tuple[dict[str, Any], Any]], default: float) -> None:
+    """AUC and precision/recall when the score is cut at several thresholds."""
+    scored = [(v.score, bool(d["label"]["is_agreement"])) for d, v in pairs]
+    value = auc(scored)
+    print(f"\nScore ranking: AUC {value:.3f}" if value is not None else "\nScore ranking: AUC n/a")
+    for t in (0.2, 0.3, 0.4, default, 0.6, 0.7, 0.8, 0.9):
+        tp = sum(1 for sc, y in scored if sc >= t and y)
+        fp = sum(1 for sc, y in scored if sc >= t and not y)
+        fn = sum(1 for sc, y in scored if sc < t and y)
+        p, r, _ = prf(tp, fp, fn)
+        mark = "  (default)" if t == default else ""
+        print(f"  min-score {t:.2f}: precision {p:5.3f}  recall {r:5.3f}  ({tp} tp, {fp} fp){mark}")
 
 
 def load_corpus(directory: Path) -> list[dict[str, Any]]:
@@ -203,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {name:<16} recall {rec:5.3f} ({found}/{total})   precision {prec:5.3f} ({matched}/{predicted})"
         )
+
+    print_thresholds(verdicts, load_rules().languages["fr"].scoring["threshold"])
+    print_records(verdicts)
 
     errors = [(d, v) for d, v in verdicts if d["label"]["is_agreement"] != v.is_agreement]
     print(f"\nMisclassified articles: {len(errors)}")

@@ -173,7 +173,9 @@ def test_verdict_shape_and_score_range() -> None:
             "parties",
             "amounts",
             "evidence",
+            "agreements",
         }
+        assert d["agreements"] == []  # records only for positive verdicts
     with pytest.raises(AttributeError):
         v.score = 1.0  # type: ignore[misc]  # frozen
 

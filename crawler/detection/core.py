@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -12,11 +13,16 @@ from crawler.language import detect_language
 
 from .amounts import as_number, find_amounts
 from .parties import PartyContext, arabic_parties, latin_parties
+from .records import Mention, Record, cluster
 from .rules import LanguageRules, load_rules
 from .text import build_document, fold, fold_case_preserving, fold_word
 
 _MAX_EVIDENCE_CHARS = 400
 _LOWER_WORD = re.compile(r"(?<![\w.!?:] )(?<!^)\b[a-zà-ÿ][\w-]+")
+_POSSESSIVE = re.compile(r"(?:sa|son|ses|leur|leurs|its|their)\s")
+_CLAUSE_END = re.compile(r"[,;.:،؛]")
+_INDEFINITE = re.compile(r"(?:^|[\s'])(?:un|une|a|an)\s+(?:[\w-]+\s+){0,2}$")
+_ARABIC_DEFINITE = re.compile(r"(?:[وفب]?ال|لل)|(?:هذه|هذا|تلك|ذلك)\s+\S*$")
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ class Verdict:
     parties: list[str] = field(default_factory=list)
     amounts: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    # One record per agreement: {"types", "parties", "sectors", "amounts", "count", "evidence"}
+    agreements: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict of all fields (JSON-serialisable)."""
@@ -65,22 +73,43 @@ def score_components(c: Components, cfg: dict[str, Any]) -> float:
     return round(_clamp(score), 4)
 
 
-class _Hits:
-    """Regex matches bucketed by sentence index."""
+_Hit = tuple[int, int, Any, float]
 
-    def __init__(self, starts: list[int]) -> None:
+
+class _OnDemand(dict):  # type: ignore[type-arg]
+    """Sentence index -> hits, each sentence scanned the first time it is asked for."""
+
+    def __init__(self, scan: Callable[[int], list[_Hit]]) -> None:
+        super().__init__()
+        self._scan = scan
+
+    def get(self, index: int, default: Any = None) -> Any:  # type: ignore[override]
+        if index not in self:
+            self[index] = self._scan(index)
+        return dict.get(self, index) or default
+
+
+class _Hits:
+    """Regex matches bucketed by sentence index (scanned up front, or on demand)."""
+
+    def __init__(self, starts: list[int], scan: Callable[[int], list[_Hit]] | None = None) -> None:
         self._starts = starts
-        self.by_sentence: dict[int, list[tuple[int, int, Any, float]]] = defaultdict(list)
+        self.by_sentence: dict[int, list[_Hit]] = (
+            _OnDemand(scan) if scan is not None else defaultdict(list)
+        )
 
     def add(self, start: int, end: int, label: Any = None, weight: float = 1.0) -> None:
         index = bisect.bisect_right(self._starts, start) - 1
         if index >= 0:
             self.by_sentence[index].append((start, end, label, weight))
 
-    def add_all(self, regex: re.Pattern[str] | None, text: str) -> _Hits:
+    def add_all(
+        self, regex: re.Pattern[str] | None, text: str, spans: list[tuple[int, int]] | None = None
+    ) -> _Hits:
         if regex is not None:
-            for m in regex.finditer(text):
-                self.add(m.start(), m.end())
+            for a, b in spans if spans is not None else [(0, len(text))]:
+                for m in regex.finditer(text, a, b):
+                    self.add(m.start(), m.end())
         return self
 
     def count(self, index: int) -> int:
@@ -92,6 +121,26 @@ class _Hits:
             w = sum(h[3] for h in self.by_sentence.get(i, ()))
             total += w * (factor if i in title_lead else 1.0)
         return total
+
+
+def _unique(items: Any) -> list[Any]:
+    out: list[Any] = []
+    for x in items:
+        if x not in out:
+            out.append(x)
+    return out
+
+
+def _specific(types: Any) -> list[str]:
+    """A generic type is dropped when a more specific one of its family is present."""
+    found = _unique(types)
+    families = {t.split(" ")[0].split("-")[0] for t in found if " " in t or "-" in t}
+    return [t for t in found if " " in t or "-" in t or t not in families]
+
+
+def _longest(names: list[str]) -> list[str]:
+    """Keep the longest form when one name contains another."""
+    return [x for x in names if not any(x != y and x in y for y in names)]
 
 
 def _clamp(x: float) -> float:
@@ -131,7 +180,12 @@ class _Analysis:
         self.starts = [s.start for s in self.sentences]
         self.title_lead = {i for i, s in enumerate(self.sentences) if s.zone != "body"}
         self._ctx: PartyContext | None = None
+        self._ptext: str | None = None
+        self._kept: list[tuple[Any, str]] | None = None
+        self._spans: dict[int, list[tuple[int, int]]] = {}
         masked = _mask(self.low, r.ignore)
+        self._masked = masked
+        self._scanned: set[int] = set()
         self.agreements = _Hits(self.starts)
         if r.agreement is not None:
             for m in r.agreement.finditer(masked):
@@ -142,30 +196,97 @@ class _Analysis:
             none = _Hits(self.starts)
             self.signing = self.cancel = self.dates = self.morocco = self.foreign = none
             self.sectors = self.industry = self.negative = none
-            self.raw_amounts = []
+            self._raw = []
             return
+        # Places, dates and domain vocabulary only matter in the title, the lead and the
+        # paragraphs that speak of an agreement: scan those only (this keeps detection fast).
+        self._raw: list[Any] | None = None  # amounts, found on demand (most articles need none)
+        spans = self._context_spans()
         self.signing = _Hits(self.starts).add_all(r.signing, masked)
-        self.cancel = _Hits(self.starts)
-        for a, b, kind, _ in r.cancel.hits(self.low):
-            self.cancel.add(a, b, kind)
-        self.dates = _Hits(self.starts).add_all(r.dates, self.low)
-        self.morocco = _Hits(self.starts).add_all(r.morocco, self.low)
-        self.foreign = _Hits(self.starts).add_all(r.foreign, self.low)
+        # Cancel markers, dates and places are only asked of a few sentences: found on demand.
+        self.cancel = _Hits(self.starts, self._sentence_scan(r.cancel.regex, named=True))
+        self.dates = _Hits(self.starts, self._sentence_scan(r.dates))
+        self.morocco = _Hits(self.starts, self._sentence_scan(r.morocco, weak=r.morocco_weak))
+        self.foreign = _Hits(self.starts, self._sentence_scan(r.foreign))
         self.sectors = _Hits(self.starts)
         self.industry = _Hits(self.starts)
-        for a, b, name, w in r.sectors.hits(masked):
-            self.sectors.add(a, b, name, w)
+        for a, b, name, w in r.sectors.hits(masked, spans):
             self.industry.add(a, b, name, w)
-        for a, b, name, w in r.industry.hits(masked):
+            if name in r.location_sectors and r.locative and self._located(a):
+                continue  # "dans la zone franche de Kénitra": where the plant is, not the sector
+            self.sectors.add(a, b, name, w)
+        for a, b, name, w in r.industry.hits(masked, spans):
             self.industry.add(a, b, name, w)
         self.negative = _Hits(self.starts)
-        for a, b, name, w in r.negative.hits(self.low):
+        for a, b, name, w in r.negative.hits(self.low, spans):
             self.negative.add(a, b, name, w)
-        weak = _Hits(self.starts).add_all(r.morocco_weak, self.low)
-        for hits in weak.by_sentence.values():
-            for a, b, _, _ in hits:
-                self.morocco.add(a, b, None, 0.5)
-        self.raw_amounts = find_amounts(self.low, r.language, r.amounts)
+
+    def _sentence_scan(
+        self,
+        regex: re.Pattern[str] | None,
+        named: bool = False,
+        weak: re.Pattern[str] | None = None,
+    ) -> Callable[[int], list[_Hit]]:
+        """A function giving the hits of `regex` in one sentence (with `weak` hits at 0.5;
+        `named`: the label is the entry name, as for the cancel kinds)."""
+        names = self.r.cancel.names
+
+        def scan(i: int) -> list[_Hit]:
+            s = self.sentences[i]
+            out: list[_Hit] = []
+            if regex is not None:
+                for m in regex.finditer(self.low, s.start, s.end):
+                    label = names[int(m.lastgroup[1:])] if named and m.lastgroup else None
+                    out.append((m.start(), m.end(), label, 1.0))
+            if weak is not None:
+                out.extend(
+                    (m.start(), m.end(), None, 0.5) for m in weak.finditer(self.low, s.start, s.end)
+                )
+            return out
+
+        return scan
+
+    def _context_spans(self) -> list[tuple[int, int]]:
+        """Text spans of the title, the lead and every paragraph that mentions an agreement."""
+        paragraphs = {
+            self.sentences[i].paragraph
+            for hits in (self.agreements, self.reference)
+            for i in hits.by_sentence
+        }
+        self._scanned = paragraphs
+        spans: list[tuple[int, int]] = []
+        for s in self.sentences:
+            if s.zone != "body" or s.paragraph in paragraphs:
+                if spans and self.low[spans[-1][1] : s.start].strip() == "":
+                    spans[-1] = (spans[-1][0], s.end)
+                else:
+                    spans.append((s.start, s.end))
+        return spans
+
+    @property
+    def raw_amounts(self) -> list[Any]:
+        """Every money amount of the article (computed once, when first needed)."""
+        if self._raw is None:
+            self._raw = find_amounts(self.low, self.r.language, self.r.amounts)
+        return self._raw
+
+    def _scan_sectors(self, paragraphs: set[int]) -> None:
+        """Sector vocabulary of paragraphs the first pass skipped (on demand)."""
+        spans = [
+            (s.start, s.end)
+            for s in self.sentences
+            if s.zone == "body" and s.paragraph in paragraphs
+        ]
+        for a, b, name, w in self.r.sectors.hits(self._masked, spans):
+            if not (name in self.r.location_sectors and self.r.locative and self._located(a)):
+                self.sectors.add(a, b, name, w)
+        self._scanned |= paragraphs
+
+    def _located(self, pos: int) -> bool:
+        if self.r.language == "ar" and self.low.startswith(("ب", "في "), pos):
+            return True  # "بالمنطقة الصناعية": the clitic preposition is part of the match
+        window = self.low[max(0, pos - 40) : pos]
+        return bool(self.r.locative and self.r.locative.search(window))
 
     # -- sentence-level evidence ------------------------------------------------
     def _is_event(self, i: int) -> bool:
@@ -191,21 +312,47 @@ class _Analysis:
         return bool(self._party_spans(i))
 
     def _party_spans(self, i: int) -> list[tuple[int, int]]:
+        if i not in self._spans:
+            self._spans[i] = self._compute_party_spans(i)
+        return self._spans[i]
+
+    def _compute_party_spans(self, i: int) -> list[tuple[int, int]]:
         s = self.sentences[i]
         r = self.r
         ctx = self._party_context()
+        text = self._party_text()
         if r.language == "ar":
-            spans = arabic_parties(
-                self.orig, s.start, s.end, r.party_heads, r.party_stop, r.signing
-            )
-            latin = latin_parties(self.orig, s.start, s.end, frozenset(), frozenset(), ctx)
-            return spans + [sp for sp in latin if self.orig[sp[0]].isupper() and sp[1] - sp[0] > 1]
-        return latin_parties(self.orig, s.start, s.end, r.party_heads, r.party_stop, ctx)
+            spans = arabic_parties(text, s.start, s.end, r.party_heads, r.party_stop, r.signing)
+            latin = latin_parties(text, s.start, s.end, frozenset(), frozenset(), ctx)
+            spans += [sp for sp in latin if text[sp[0]].isupper() and sp[1] - sp[0] > 1]
+            return [sp for sp in spans if not self._arabic_event(text[sp[0] : sp[1]])]
+        return latin_parties(text, s.start, s.end, r.party_heads, r.party_stop, ctx)
+
+    def _arabic_event(self, name: str) -> bool:
+        words = fold(name).split()
+        return bool(words) and words[0] in self.r.party_events
+
+    def _party_text(self) -> str:
+        """The text with attendant, event and beneficiary clauses blanked (same offsets)."""
+        if self._ptext is None:
+            chars = list(self.orig)
+            if self.r.party_clause is not None:
+                for m in self.r.party_clause.finditer(self.low):
+                    i = bisect.bisect_right(self.starts, m.start()) - 1
+                    end = self.sentences[i].end if i >= 0 else len(chars)
+                    stop = _CLAUSE_END.search(self.low, m.end(), end)
+                    for k in range(m.start(), stop.start() if stop else end):
+                        if chars[k] != "\n":
+                            chars[k] = " "
+            self._ptext = "".join(chars)
+        return self._ptext
 
     def _party_context(self) -> PartyContext:
         if self._ctx is None:
             lowercase = frozenset(fold_word(w) for w in _LOWER_WORD.findall(self.orig))
-            self._ctx = PartyContext(self._is_place, self._signs_after, lowercase)
+            self._ctx = PartyContext(
+                self._is_place, self._signs_after, lowercase, self.r.party_events, self.r.party_cut
+            )
         return self._ctx
 
     def _is_place(self, name: str) -> bool:
@@ -215,6 +362,32 @@ class _Analysis:
 
     def _signs_after(self, pos: int) -> bool:
         return bool(self.r.signing and self.r.signing.search(self.low, pos, pos + 30))
+
+    def _is_question(self, i: int) -> bool:
+        s = self.sentences[i]
+        return self.full[s.start : s.end].rstrip(' "»”)').endswith(("?", "؟"))
+
+    def _subject_event(self, events: list[int]) -> bool:
+        """A signature by the company the title or lead is about is the article's news,
+        even late in the text ("Sanalab prépare son usine" ... "Sanalab a signé mardi ...")."""
+        heads = " ".join(
+            self.low[self.sentences[i].start : self.sentences[i].end] for i in self.title_lead
+        )
+        for i in events:
+            if i in self.title_lead or not self.dates.count(i):
+                continue
+            for a, b in self._party_spans(i):
+                name = self.low[a:b].strip(" ,;:")
+                if len(name) >= 4 and name in heads:
+                    return True
+        return False
+
+    def _lede_event(self, events: list[int]) -> bool:
+        """A named, anchored signature in the first body paragraph is the news itself."""
+        return any(
+            self.sentences[i].paragraph == 0 and self.agreements.count(i) and self._is_specific(i)
+            for i in events
+        )
 
     # -- verdict ------------------------------------------------------------------
     def components(self) -> Components:
@@ -239,7 +412,13 @@ class _Analysis:
         factor = cfg["title_lead_weight"]
         ind = self.industry.weight(context, self.title_lead, factor)
         neg = self.negative.weight(context, self.title_lead, factor)
-        title = {i for i in self.title_lead if self.sentences[i].zone == "title"}
+        # A title that asks what a deal means for Morocco ("un signal pour le Maroc ?") is
+        # commentary: its Moroccan place names do not locate the agreement (GUIDELINE test 3).
+        title = {
+            i
+            for i in self.title_lead
+            if self.sentences[i].zone == "title" and not self._is_question(i)
+        }
         mor = self.morocco.weight(sorted(set(events) | title), set(), 1.0)
         foreign = self.foreign.weight(sorted(set(events) | self.title_lead), set(), 1.0)
         return Components(
@@ -249,7 +428,9 @@ class _Analysis:
             strength=strength,
             refs_in_title_lead=any(
                 i in self.title_lead for i in refs + [j for j in range(n) if self.signing.count(j)]
-            ),
+            )
+            or self._lede_event(events)
+            or self._subject_event(events),
             industrial=ind,
             non_industrial=neg,
             abroad=foreign > 0 and mor == 0,
@@ -265,15 +446,302 @@ class _Analysis:
         evidence = [self._sentence_text(i) for i in evidence_ids[: cfg["max_evidence"]]]
         if not is_agreement:
             return Verdict(False, score, evidence=evidence)
+        records = self.records(c)
+        types = _unique(t for r in records for t in r["types"]) or self._types(c.events)
+        sectors = _unique(x for r in records for x in r["sectors"]) or self._sectors(c.context)
+        parties = _longest(_unique(x for r in records for x in r["parties"]))
         return Verdict(
             True,
             score,
-            agreement_types=self._types(c.events),
-            sectors=self._sectors(c.context),
-            parties=self._parties(c.events, c.refs),
+            agreement_types=types,
+            sectors=sectors,
+            parties=parties or self._parties(c.events, c.refs),
             amounts=self._amounts(),
             evidence=evidence,
+            agreements=records,
         )
+
+    # -- records (issue #13) -------------------------------------------------------
+    def records(self, c: Components) -> list[dict[str, Any]]:
+        """The agreements the article reports, one dict per agreement."""
+        records = cluster(self._mentions(c))
+        kept = [r for r in records if self._industrial(r)] or records[:1]
+        claimed = {m.index: n for n, r in enumerate(kept) for m in r.mentions}
+        title_lead = sorted(self.title_lead)
+        batch_sectors = next(
+            (self._record_sectors(r, claimed, n) for n, r in enumerate(kept) if r.batch), []
+        )
+        if len(kept) == 1:
+            kept[0].amounts = self._amounts()  # one agreement: the article's values are its own
+        out = []
+        for n, r in enumerate(kept):
+            if not r.amounts and not r.batch:
+                r.amounts = list(r.totals)
+            sectors = self._record_sectors(r, claimed, n, single=len(kept) == 1) or batch_sectors
+            sectors = sectors or self._sectors(title_lead)
+            evidence = next(
+                (m.index for m in r.mentions if m.event and m.body), r.mentions[0].index
+            )
+            s = self.sentences[evidence]
+            out.append(
+                {
+                    "types": _specific(r.types) or self._types([m.index for m in r.mentions]),
+                    "parties": _longest(r.parties),
+                    "sectors": sectors,
+                    "amounts": r.amounts,
+                    "count": max(1, r.count),
+                    "evidence": self.full[s.start : s.end].strip(),
+                }
+            )
+        return out
+
+    def _ref_sentences(self) -> list[int]:
+        return sorted(set(self.agreements.by_sentence) | set(self.reference.by_sentence))
+
+    def _industrial(self, r: Record) -> bool:
+        """A non-industrial agreement at the same ceremony is not a record (GUIDELINE)."""
+        ids = [m.index for m in r.mentions]
+        ind = self.industry.weight(ids, set(), 1.0)
+        neg = self.negative.weight(ids, set(), 1.0)
+        return not (neg > ind and neg > 0)
+
+    def _record_sectors(
+        self, r: Record, claimed: dict[int, int], n: int, single: bool = False
+    ) -> list[str]:
+        """Sectors of the record's sentences and of the rest of their paragraphs (plus the
+        title and lead when the article reports this one agreement)."""
+        ids = {m.index for m in r.mentions} | (self.title_lead if single else set())
+        paragraphs = {m.paragraph for m in r.mentions if m.body}
+        for j, s in enumerate(self.sentences):
+            if s.zone == "body" and s.paragraph in paragraphs and claimed.get(j, n) == n:
+                ids.add(j)
+        found = self._sectors(sorted(ids))
+        if single:
+            # Other paragraphs that name the agreement: a sector they repeat is its own too
+            # (a sector named once there is more likely background).
+            paragraphs = {
+                self.sentences[i].paragraph
+                for i in [*self._ref_sentences(), *self._amount_sentences()]
+            }
+            self._scan_sectors(paragraphs - self._scanned)
+            more = {
+                j
+                for j, s in enumerate(self.sentences)
+                if s.zone == "body" and s.paragraph in paragraphs
+            } - ids
+            counts: dict[str, int] = defaultdict(int)
+            for j in more:
+                for _, _, name, _ in self.sectors.by_sentence.get(j, ()):
+                    counts[name] += 1
+            found += [name for name, k in counts.items() if k >= 2 and name not in found]
+        return found
+
+    def _mentions(self, c: Components) -> list[Mention]:
+        """Every sentence that tells something about one of the article's agreements."""
+        r = self.r
+        events = set(c.events)
+        out: list[Mention] = []
+        batch_seen = False
+        previous = -2
+        for i, s in enumerate(self.sentences):
+            body = s.zone == "body" or s.paragraph >= 0
+            noun = self.agreements.count(i) > 0
+            cancelled = bool(self.cancel.by_sentence.get(i)) and i not in events
+            if cancelled:
+                continue
+            count = self._batch_count(i, batch_seen)
+            own, totals = self._sentence_amounts(i)
+            linked = bool(r.record_link and r.record_link.search(self.low, s.start, s.end))
+            event = i in events
+            kind = ""
+            opens = bool(
+                r.record_new and r.record_new.search(self.low, s.start, min(s.end, s.start + 40))
+            )
+            if event or (noun and (own or totals or count is not None or linked)):
+                kind = "mention"
+            elif out and body and opens and self.signing.count(i):
+                kind = "mention"  # "La deuxième, signée entre X et Y, ...": the noun is elided
+                event = True
+            elif batch_seen and count is not None and body:
+                kind = "mention"
+            elif batch_seen and own and body:
+                kind = "item"
+            elif (
+                previous == i - 1
+                and linked
+                and body
+                and self.sentences[i - 1].paragraph == s.paragraph
+            ):
+                kind = "continuation"
+            if not kind:
+                continue
+            parties = self._names(i) if (event or linked or kind != "mention") else []
+            possessive = bool(_POSSESSIVE.match(self.low, s.start))
+            if event and (not parties or possessive) and body and i > 0:
+                # "L'entreprise a signé ...", "The two companies signed ...": the signatories
+                # are named in the sentence before, in the same paragraph
+                before = self.sentences[i - 1]
+                if before.zone == "body" and before.paragraph == s.paragraph:
+                    parties = self._names(i - 1)[: 1 if possessive else None] + parties
+            if kind == "item" and len(own) > 1:
+                out.extend(self._items(i, own))
+                previous = i
+                continue
+            head = self.low[s.start : min(s.end, s.start + 120)]
+            out.append(
+                Mention(
+                    index=i,
+                    paragraph=s.paragraph,
+                    body=body,
+                    event=event,
+                    parties=parties,
+                    amounts=own if count is None or kind != "mention" else own + totals,
+                    totals=totals if count is None else [],
+                    types=self._sentence_types(i),
+                    count=count,
+                    new=bool(r.record_new and r.record_new.search(head)),
+                    indefinite=self._indefinite(i),
+                    plural=self._plural(i),
+                    item=kind == "item",
+                    continuation=kind == "continuation",
+                )
+            )
+            batch_seen = batch_seen or (count is not None and count != 1)
+            previous = i
+        return out
+
+    def _items(self, i: int, own: list[dict[str, Any]]) -> list[Mention]:
+        """A sentence naming several items of a batch, each with its amount."""
+        s = self.sentences[i]
+        spans = self._party_spans(i)
+        ends = [e for e, _ in self._own_amount_ends(i)]
+        cuts = [s.start, *ends[: len(own) - 1], s.end]
+        out = []
+        for k, a in enumerate(own):
+            names = [self.full[x:y].strip(" ,;:") for x, y in spans if cuts[k] <= x < cuts[k + 1]]
+            out.append(
+                Mention(i, s.paragraph, True, False, names, [a], [], [], item=True, new=True)
+            )
+        return out
+
+    def _names(self, i: int) -> list[str]:
+        """Signatory names of sentence i (none from a Title Case headline)."""
+        s = self.sentences[i]
+        if s.zone == "title":
+            words = [w for w in self.full[s.start : s.end].split() if w[:1].isalpha()]
+            if words and sum(w[0].isupper() for w in words) >= 0.6 * len(words) and len(words) > 3:
+                return []
+        names: list[str] = []
+        for a, b in self._party_spans(i):
+            name = self.full[a:b].strip(" ,;:")
+            if len(name) < 2 or name in names or self._sector_word(name):
+                continue
+            if self._is_place(fold(name)):
+                continue  # "Souss-Massa", "Casablanca": where, not who
+            if (
+                name.islower()
+                and len(name.split()) <= 2
+                and self.r.language != "ar"
+                and fold(name) not in ("gouvernement", "government")
+            ):
+                continue  # "institut spécialisé": a description, not a name
+            names.append(name)
+        return names
+
+    def _sector_word(self, name: str) -> bool:
+        """'Automobile', 'Green Hydrogen': a sector of the vocabulary, not an organisation."""
+        regex = self.r.sectors.regex
+        return bool(regex is not None and regex.fullmatch(fold(name)))
+
+    def _sentence_types(self, i: int) -> list[str]:
+        """Types named in sentence i; a singular noun wins over a plural one ("Parmi les
+        accords phares, figure une convention ...")."""
+        hits = self.agreements.by_sentence.get(i, ())
+        singular = [h for h in hits if not self._plural_noun(h[0], h[1])]
+        found: list[str] = []
+        for _, _, types, _ in singular or hits:
+            found.extend(t for t in types if t not in found)
+        return found
+
+    def _indefinite(self, i: int) -> bool:
+        hits = self.agreements.by_sentence.get(i)
+        if not hits:
+            return False
+        start = self.sentences[i].start
+        for a, b, _, _ in hits:
+            window = self.low[max(start, a - 30) : a]
+            if self.r.language == "ar":
+                if not _ARABIC_DEFINITE.match(self.low[a:b]) and not window.rstrip().endswith(
+                    ("هذه", "هذا", "تلك")
+                ):
+                    return True
+            elif _INDEFINITE.search(window):
+                return True
+        return False
+
+    def _plural(self, i: int) -> bool:
+        """Every agreement noun of the sentence is plural ("les conventions", "the contracts")."""
+        hits = self.agreements.by_sentence.get(i)
+        if not hits:
+            return False
+        return all(self._plural_noun(a, b) for a, b, _, _ in hits)
+
+    def _plural_noun(self, a: int, b: int) -> bool:
+        """The head noun of an agreement phrase is plural: its first word in French and
+        Arabic ("conventions d'investissement"), its last in English ("supply contracts")."""
+        words = self.low[a:b].split() or [""]
+        if self.r.language == "ar":
+            return words[0].endswith(("ات", "ين"))
+        return (words[-1] if self.r.language == "en" else words[0]).endswith("s")
+
+    def _batch_count(self, i: int, in_batch: bool = False) -> int | None:
+        """N of "six conventions", 0 for "plusieurs conventions", None when no batch."""
+        s = self.sentences[i]
+        regexes = [self.r.record_batch, self.r.record_batch_parties]
+        for regex in regexes + ([self.r.record_group] if in_batch else []):
+            m = regex.search(self.low, s.start, s.end) if regex is not None else None
+            if m is None:
+                continue
+            digits = re.search(r"\d+", m.group())
+            if digits:
+                return int(digits.group())
+            words = m.group()
+            for word, value in self.r.record_numbers:
+                if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", words):
+                    return value
+            return 0
+        return None
+
+    def _own_amount_ends(self, i: int) -> list[tuple[int, str]]:
+        s = self.sentences[i]
+        out = []
+        for a, _ in self._kept_amounts():
+            window = self.low[max(s.start, a.start - 45) : a.start]
+            if s.start <= a.start < s.end and not (
+                self.r.record_total and self.r.record_total.search(window)
+            ):
+                out.append((a.end, self.full[a.start : a.end]))
+        return out
+
+    def _sentence_amounts(self, i: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(own values, stated totals) of sentence i."""
+        s = self.sentences[i]
+        own: list[dict[str, Any]] = []
+        totals: list[dict[str, Any]] = []
+        for a, currency in self._kept_amounts():
+            if not s.start <= a.start < s.end:
+                continue
+            item = {
+                "value": as_number(a.value),
+                "currency": currency,
+                "text": self.full[a.start : a.end],
+            }
+            window = self.low[max(s.start, a.start - 45) : a.start]
+            total = bool(self.r.record_total and self.r.record_total.search(window))
+            target = totals if total else own
+            if not any(x["value"] == item["value"] and x["currency"] == currency for x in target):
+                target.append(item)
+        return own, totals
 
     def _sentence_text(self, i: int) -> str:
         s = self.sentences[i]
@@ -316,7 +784,12 @@ class _Analysis:
         # Keep the longest form when one name contains another.
         return [x for x in names if not any(x != y and x in y for y in names)]
 
-    def _kept_amounts(self) -> list[tuple[Any, int]]:
+    def _kept_amounts(self) -> list[tuple[Any, str]]:
+        if self._kept is None:
+            self._kept = self._compute_kept_amounts()
+        return self._kept
+
+    def _compute_kept_amounts(self) -> list[tuple[Any, str]]:
         out = []
         last_currency: dict[int, str] = {}
         for a in self.raw_amounts:

@@ -23,7 +23,17 @@ _STOP_CAPS = frozenset(
     some several local lundi mardi mercredi jeudi vendredi samedi dimanche janvier fevrier mars
     avril mai juin juillet aout septembre octobre novembre decembre monday tuesday wednesday
     thursday friday saturday sunday january february march april may june july august september
-    october november december m mme mr ms dr ceo pdg made au-dela""")
+    october november december m mme mr ms dr ceo pdg made au-dela premiere premier deuxieme
+    troisieme quatrieme cinquieme derniere dernier second seconde first third fourth fifth last
+    hors nous final autre autres dont objectif north south east west sa son ses leur leurs notre
+    its our""")
+)
+# Person titles: "Minister Delegate", "Président ..." name a person, not a signatory.
+_TITLES = frozenset(
+    fold_word(w)
+    for w in _words("""ministre minister ministers president presidente directeur directrice director
+    ceo pdg chairman secretary secretaire gouverneur governor wali ambassadeur ambassador delegate
+    delegue""")
 )
 # Capitalised vocabulary that is never a signatory on its own.
 _NOT_NAMES = frozenset(_words("mmdh mdh dh dhs mad pme pmi tpe mou r&d pvc nm"))
@@ -38,6 +48,7 @@ _LATIN_TOKEN = re.compile(r"(?i:qu|[ldjnsc])'|[^\W_](?:[\w&\-]|'(?=s\b)|\.(?=\w)
 _ARABIC_TOKEN = re.compile(r"\"[^\"\n]{1,60}\"|«[^»\n]{1,60}»|\([^)\n]{1,40}\)|[\w\-]+|[،,.:;؛]")
 _ACRONYM = re.compile(r"\(([A-Z][A-Za-z0-9&-]{1,9})\)")
 _MAX_TOKENS = 14
+_ACRONYM_AHEAD = re.compile(r"[^,;.()\n]{1,70}?\s\(([A-Z][A-Za-z0-9&-]{1,9})\)")
 
 
 def _is_cap(token: str) -> bool:
@@ -52,16 +63,22 @@ class PartyContext:
         is_place: Callable[[str], bool],
         signs_after: Callable[[int], bool],
         lowercase_words: frozenset[str],
+        events: frozenset[str] = frozenset(),
+        cut: frozenset[str] = frozenset(),
     ) -> None:
         self.is_place = is_place
         self.signs_after = signs_after
         self.lowercase_words = lowercase_words
+        self.events = events  # event nouns: "Journée ...", "... Forum" are not signatories
+        self.cut = cut  # "pour", "for": a lowercase clause after them is not the name
 
 
 def _keep(name: str, words: list[str], heads: frozenset[str], ctx: PartyContext, end: int) -> bool:
     """Filters: places, lone common nouns, nationality adjectives, lone generic heads."""
     content = [w for w in words if w not in _LATIN_CONNECTORS]
     if not content:
+        return False
+    if content[0] in ctx.events or content[-1] in ctx.events or content[0] in _TITLES:
         return False
     if ctx.is_place(fold_word(name)) and not ctx.signs_after(end):
         return False
@@ -71,9 +88,21 @@ def _keep(name: str, words: list[str], heads: frozenset[str], ctx: PartyContext,
             return False
         if not name.isupper() and word in ctx.lowercase_words:  # "Automobile :" (a common noun)
             return False
+        if name.isupper():  # an acronym ("CRI", "OCP"), never a nationality adjective
+            return True
     return not all(_DEMONYM.fullmatch(w) for w in content if w not in heads) or any(
         w in heads for w in content
     )
+
+
+def _cut_clause(
+    span: list[tuple[int, int, str]], cut: frozenset[str]
+) -> list[tuple[int, int, str]]:
+    """'Cluster MTA pour accompagner l'émergence' -> 'Cluster MTA' (no capital after 'pour')."""
+    for k, (_, _, tok) in enumerate(span):
+        if k and fold_word(tok) in cut and not any(_is_cap(t) for _, _, t in span[k + 1 :]):
+            return span[:k]
+    return span
 
 
 def latin_parties(
@@ -101,6 +130,7 @@ def latin_parties(
             continue
         j = last = i
         has_of = False
+        joined = False  # one "et"/"and" inside a name ("ministère de l'Industrie et du Commerce")
         while j + 1 < len(tokens) and j + 1 - i < _MAX_TOKENS:
             nxt = tokens[j + 1][2]
             nlow = fold_word(nxt)
@@ -116,8 +146,9 @@ def latin_parties(
                 joins = after in ("de", "du", "des", "d'") or (
                     has_of and j + 2 < len(tokens) and _is_cap(tokens[j + 2][2])
                 )
-                if not joins:
+                if not joins or joined:
                     break
+                joined = True
                 j += 1
                 continue
             if nlow in _LATIN_CONNECTORS:
@@ -134,7 +165,16 @@ def latin_parties(
                 j = last = j + 1
                 continue
             break
-        span = tokens[i : last + 1]
+        if head_mode and last + 1 < len(tokens) and tokens[last + 1][2] != "(":
+            # "Association marocaine pour l'industrie et la construction automobile (AMICA)":
+            # a head-noun name runs on to its acronym in parentheses
+            tail = _ACRONYM_AHEAD.match(text, tokens[last][1], end)
+            if tail and not any(c.isupper() for c in text[tokens[last][1] : tail.start(1) - 1]):
+                k = last + 1
+                while k < len(tokens) and tokens[k][1] <= tail.end():
+                    k += 1
+                last = k - 1
+        span = _cut_clause(tokens[i : last + 1], ctx.cut)
         while span and fold_word(span[0][2]) in _ARTICLES:
             span = span[1:]
         if span:
@@ -199,8 +239,20 @@ def arabic_parties(
             last = j
             j += 1
         tail = [fold_word(t) for _, _, t in tokens[i + 1 : last + 1]]
-        # "المجموعة الهندية" (the Indian group): an anaphora, not a name.
+        for k, w in enumerate(tail):
+            if w in ("هذه", "هذا", "تلك", "ذلك"):  # a demonstrative ends the name
+                last = i + k
+                tail = tail[:k]
+                break
+        # "المجموعة الهندية" (the Indian group), "شركة إسبانية" (a Spanish company): a
+        # description, not a name.
         anaphora = head_low.startswith("ال") and all(w.endswith(("ية", "ي")) for w in tail)
+        anaphora = anaphora or (
+            not head_low.startswith("ال")
+            and bool(tail)
+            and tail[0].endswith("ية")
+            and not tail[0].startswith("ال")
+        )
         if (tail and not anaphora) or head_low in alone_ok:
             spans.append((a + skip, tokens[last][1]))
         i = last + 1

@@ -78,15 +78,28 @@ class WeightedGroups:
     weights: tuple[float, ...]
     regex: re.Pattern[str] | None
 
-    def hits(self, text: str) -> list[tuple[int, int, str, float]]:
-        """(start, end, name, weight) of every match in `text`."""
+    def hits(
+        self, text: str, spans: list[tuple[int, int]] | None = None
+    ) -> list[tuple[int, int, str, float]]:
+        """(start, end, name, weight) of every match in `text` (or in its `spans` only)."""
         if self.regex is None:
             return []
         out = []
-        for m in self.regex.finditer(text):
-            i = int(m.lastgroup[1:])  # type: ignore[index]
-            out.append((m.start(), m.end(), self.names[i], self.weights[i]))
+        for a, b in spans if spans is not None else [(0, len(text))]:
+            for m in self.regex.finditer(text, a, b):
+                i = int(m.lastgroup[1:])  # type: ignore[index]
+                out.append((m.start(), m.end(), self.names[i], self.weights[i]))
         return out
+
+
+def _locative(words: list[str], arabic: bool) -> re.Pattern[str] | None:
+    """A locative word followed by up to three words, at the end of the text before a hit."""
+    if not words:
+        return None
+    alts = "|".join(fold(w).replace("~", r"\w*") for w in words)
+    if arabic:  # "بالمنطقة": the clitic sits on the word itself
+        return re.compile(rf"(?:(?<!\w)(?:{alts})\s+(?:\S+\s+){{0,2}}|(?<!\w)ب)$")
+    return re.compile(rf"(?<!\w)(?:{alts})\s+(?:[\w'-]+\s+){{0,4}}$")
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,18 @@ class LanguageRules:
     party_heads: frozenset[str]
     party_stop: frozenset[str]
     amounts: AmountGrammar
+    party_clause: re.Pattern[str] | None = None  # attendants, events, beneficiaries
+    party_events: frozenset[str] = frozenset()
+    party_cut: frozenset[str] = frozenset()
+    record_new: re.Pattern[str] | None = None  # "la deuxième", "in a second agreement"
+    record_batch: re.Pattern[str] | None = None  # "six conventions", "plusieurs accords"
+    record_batch_parties: re.Pattern[str] | None = None  # "avec cinq investisseurs"
+    record_group: re.Pattern[str] | None = None  # inside a batch: "deux projets"
+    record_total: re.Pattern[str] | None = None  # "au total", "combined"
+    record_link: re.Pattern[str] | None = None  # "entre", "associe", "with"
+    record_numbers: tuple[tuple[str, int], ...] = ()
+    locative: re.Pattern[str] | None = None  # "dans la", "in the": a zone as a location
+    location_sectors: frozenset[str] = frozenset()  # sectors marked `location = true`
 
 
 def _weighted(entries: list[dict[str, Any]], key: str, arabic: bool) -> WeightedGroups:
@@ -128,6 +153,8 @@ def _build(
 ) -> LanguageRules:
     arabic = language == "ar"
     agreements = own.get("agreement", [])
+    parties = {**own.get("parties", {}), **own.get("parties_clean", {})}
+    records = own.get("records", {})
     cancel = own.get("cancel", {})
     # Latin-script places and institutions also appear in Arabic articles (OCP).
     places = list(own.get("morocco", {}).get("patterns", []))
@@ -173,6 +200,25 @@ def _build(
         amount_exclude=_compile(own.get("amounts", {}).get("exclude_before", []), arabic),
         party_heads=frozenset(fold(w) for w in own.get("parties", {}).get("heads", [])),
         party_stop=frozenset(fold(w) for w in own.get("parties", {}).get("stop", [])),
+        party_clause=_compile(parties.get("clause", []), arabic),
+        party_events=frozenset(fold(w) for w in parties.get("events", [])),
+        party_cut=frozenset(fold(w) for w in parties.get("cut", [])),
+        record_new=_compile(records.get("new", []), arabic),
+        record_batch=_compile(records.get("batch", []), arabic),
+        record_batch_parties=_compile(records.get("batch_parties", []), arabic),
+        record_total=_compile(records.get("total", []), arabic),
+        record_group=_compile(records.get("group", []), arabic),
+        locative=_locative(records.get("locative", []), arabic),
+        location_sectors=frozenset(
+            str(e["name"]) for e in own.get("sector", []) if e.get("location", False)
+        ),
+        record_link=_compile(records.get("link", []), arabic),
+        record_numbers=tuple(
+            sorted(
+                ((fold(k), int(v)) for k, v in records.get("numbers", {}).items()),
+                key=lambda kv: -len(kv[0]),
+            )
+        ),
         amounts=AmountGrammar(
             {
                 **common.get("amounts", {}),
