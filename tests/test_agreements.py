@@ -277,7 +277,13 @@ def test_the_seed_articles_five_agreements_stored_and_shown(
     (article,) = [r for r in rows("query", db_url) if r["url"].endswith(SEED_URL)]
     assert article["verdict_by"] == "rules"
     records = article["agreements"]
-    assert [r["evidence"].split()[0] for r in records] == ["Parmi", "Autre", "Dans", "Une", "Enfin,"]
+    assert [r["evidence"].split()[0] for r in records] == [
+        "Parmi",
+        "Autre",
+        "Dans",
+        "Une",
+        "Enfin,",
+    ]
     assert set(records[0]) == {
         "types",
         "parties",
