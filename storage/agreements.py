@@ -48,16 +48,28 @@ def _upsert(conn: Connection, table: Any) -> Any:
 
 def sync_curated(conn: Connection) -> dict[str, int]:
     """Make sure every organisation and alias of the curated file has its row (a curated
-    alias takes its key over from an organisation the crawl made); return ids by name."""
+    alias takes its key over from an organisation the crawl made); return ids by name.
+    Only rows that differ are written, so concurrent writers do not queue on them."""
     orgs = load_organisations()
-    table = Organisation.__table__
-    statement = _upsert(conn, table)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["name"], set_={"kind": statement.excluded.kind, "curated": True}
-        ),
-        [{"name": o.name, "kind": o.kind, "curated": True} for o in orgs],
-    )
+    stored = {
+        r.name: r
+        for r in conn.execute(
+            select(Organisation.name, Organisation.id, Organisation.kind, Organisation.curated)
+        )
+    }
+    changed = [
+        {"name": o.name, "kind": o.kind, "curated": True}
+        for o in orgs
+        if o.name not in stored or (stored[o.name].kind, stored[o.name].curated) != (o.kind, True)
+    ]
+    if changed:
+        statement = _upsert(conn, Organisation.__table__)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["name"], set_={"kind": statement.excluded.kind, "curated": True}
+            ),
+            changed,
+        )
     ids = dict(
         conn.execute(select(Organisation.name, Organisation.id).where(Organisation.curated)).all()
     )
@@ -72,18 +84,29 @@ def sync_curated(conn: Connection) -> dict[str, int]:
                     "alias": alias,
                     "language": lang or language_of(alias),
                 }
-    statement = _upsert(conn, OrganisationAlias.__table__)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["key"],
-            set_={
-                "organisation_id": statement.excluded.organisation_id,
-                "alias": statement.excluded.alias,
-                "language": statement.excluded.language,
-            },
-        ),
-        list(rows.values()),
-    )
+    owners: dict[str, int] = {}
+    for part in chunks(list(rows)):
+        owners.update(
+            conn.execute(
+                select(OrganisationAlias.key, OrganisationAlias.organisation_id).where(
+                    OrganisationAlias.key.in_(part)
+                )
+            ).all()
+        )
+    changed = [r for k, r in rows.items() if owners.get(k) != r["organisation_id"]]
+    if changed:
+        statement = _upsert(conn, OrganisationAlias.__table__)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["key"],
+                set_={
+                    "organisation_id": statement.excluded.organisation_id,
+                    "alias": statement.excluded.alias,
+                    "language": statement.excluded.language,
+                },
+            ),
+            changed,
+        )
     return ids
 
 
