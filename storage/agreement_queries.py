@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, func, or_, select
 
 from crawler.organisations import FUZZY_CUTOFF, FUZZY_MIN_CHARS, fold_name, lookup, resolve
 from storage.db import chunks
@@ -110,18 +110,23 @@ def _clauses(conn: Connection, f: AgreementFilters) -> list[Any]:
     return clauses
 
 
+def agreements_statement(conn: Connection, f: AgreementFilters, limit: int | None) -> Select:
+    """The matching agreements, newest first: ix_agreements_first_seen orders them, and a
+    party is looked up through ix_agreement_parties_organisation."""
+    return (
+        select(Agreement)
+        .where(and_(True, *_clauses(conn, f)))
+        .order_by(Agreement.first_seen.desc(), Agreement.id.desc())
+        .limit(limit)
+    )
+
+
 def find_agreements(
     engine: Engine, f: AgreementFilters, limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """Matching agreements, newest first (walking ix_agreements_first_seen)."""
+    """Matching agreements, newest first, as contract rows."""
     with engine.connect() as conn:
-        statement = (
-            select(Agreement)
-            .where(and_(True, *_clauses(conn, f)))
-            .order_by(Agreement.first_seen.desc(), Agreement.id.desc())
-            .limit(limit)
-        )
-        return agreement_rows(conn, conn.execute(statement).all())
+        return agreement_rows(conn, conn.execute(agreements_statement(conn, f, limit)).all())
 
 
 def agreement_rows(conn: Connection, agreements: list[Any]) -> list[dict[str, Any]]:

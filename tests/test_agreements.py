@@ -16,7 +16,8 @@ from sqlalchemy import inspect
 
 from crawler.agreements import Candidate, NewRecord, assign, compatible_types, signed_on
 from crawler.organisations import clean_party, fold_name, resolve
-from storage.db import alembic_config, make_engine, writing
+from storage.agreement_queries import AgreementFilters, agreements_statement
+from storage.db import alembic_config, make_engine, open_database, writing
 from storage.models import Article, Source
 from tests import world
 from tests.conftest import FAST, veille
@@ -423,3 +424,20 @@ def test_read_only_commands_do_not_create_a_database(tmp_path: Path) -> None:
         result = veille(*args, "--db", str(path))
         assert result.returncode == 2 and "no database" in result.stderr
     assert not path.exists()
+
+
+def test_agreement_queries_walk_the_indexes(tmp_path: Path) -> None:
+    """Newest first walks ix_agreements_first_seen; a party is looked up through
+    ix_agreement_parties_organisation (SQLite's plan; bench/agreement_queries.py shows both)."""
+    engine = open_database(f"sqlite:///{tmp_path / 'plan.sqlite3'}")
+
+    def plan(f: AgreementFilters) -> str:
+        with engine.connect() as conn:
+            sql = agreements_statement(conn, f, 20).compile(
+                conn, compile_kwargs={"literal_binds": True}
+            )
+            return " ".join(str(r) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+
+    assert "ix_agreements_first_seen" in plan(AgreementFilters())
+    assert "ix_agreements_first_seen" in plan(AgreementFilters(since=datetime.now(UTC)))
+    assert "ix_agreement_parties_organisation" in plan(AgreementFilters(parties=["ONCF"]))
