@@ -51,12 +51,16 @@ def sync_curated(conn: Connection) -> dict[str, int]:
     alias takes its key over from an organisation the crawl made); return ids by name.
     Only rows that differ are written, so concurrent writers do not queue on them."""
     orgs = load_organisations()
-    stored = {
-        r.name: r
-        for r in conn.execute(
-            select(Organisation.name, Organisation.id, Organisation.kind, Organisation.curated)
+    stored: dict[str, Any] = {}
+    for part in chunks([o.name for o in orgs]):
+        stored.update(
+            (r.name, r)
+            for r in conn.execute(
+                select(Organisation.name, Organisation.kind, Organisation.curated).where(
+                    Organisation.name.in_(part)
+                )
+            )
         )
-    }
     changed = [
         {"name": o.name, "kind": o.kind, "curated": True}
         for o in orgs
