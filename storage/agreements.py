@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, or_, select, update
 
 from crawler.agreements import MERGE_WINDOW, Candidate, NewRecord, assign, signed_on, summary
-from crawler.organisations import fold_name, language_of, load_organisations, resolve
+from crawler.organisations import Match, fold_name, language_of, load_organisations, resolve
 from storage.db import chunks
 from storage.models import (
     Agreement,
@@ -128,7 +128,7 @@ class Organisations:
             self.known[party] = [self._one(m, language) for m in resolve(party)]
         return self.known[party]
 
-    def _one(self, match: Any, language: str | None) -> int:
+    def _one(self, match: Match, language: str | None) -> int:
         if match.curated:
             return self.curated[match.name]
         keys = match.keys
