@@ -1,4 +1,5 @@
-"""The `veille` command: crawl, serve, query, sources, stats, extract, reclassify, db."""
+"""The `veille` command: crawl, serve, query, agreements, organisations, sources, stats,
+extract, reclassify, db."""
 
 from __future__ import annotations
 
@@ -108,6 +109,100 @@ def cmd_query(args: argparse.Namespace) -> int:
         rows = find_articles(engine, filters, limit, with_text=args.with_text)
         columns = ("published_at", "source", "is_agreement", "score", "sectors", "title")
     write_rows(rows, args.format, columns)
+    return 0
+
+
+def _open_for_reading(url: str | None) -> Any:
+    """An engine on an existing, up-to-date database; never creates nor migrates one."""
+    from sqlalchemy import make_url
+
+    from storage.db import is_current, make_engine, normalize_url
+
+    target = url or default_url()
+    parsed = make_url(normalize_url(target))
+    on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (
+        None,
+        "",
+        ":memory:",
+    )
+    if on_disk and not Path(parsed.database).is_file():
+        raise UsageError(f"no database at {parsed.database} (has `veille crawl` run?)")
+    engine = make_engine(target)
+    if not is_current(engine):
+        raise UsageError(
+            f"{safe_url(target)} has an older schema: run `veille db upgrade` (or a crawl) first"
+        )
+    return engine
+
+
+def _rates_note() -> str:
+    from crawler.agreements import RATES_FILE, rates
+
+    shown = ", ".join(f"1 {c} = {r:g} MAD" for c, r in rates().items() if c != "MAD")
+    return f"{shown} ({RATES_FILE.name})"
+
+
+AGREEMENT_COLUMNS = ("first_seen", "types", "mad", "outlets", "who")
+
+
+def _agreement_table_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An agreement row with the table's derived columns: names, value in MAD, outlets."""
+    from crawler.agreements import largest_in_mad
+
+    return {
+        **row,
+        "first_seen": (row["first_seen"] or "")[:10],
+        "who": [o["name"] for o in row["organisations"]] or row["parties"],
+        "mad": largest_in_mad(row["amounts"]),
+        "outlets": list(dict.fromkeys(a["source"] for a in row["articles"])),
+    }
+
+
+def cmd_agreements(args: argparse.Namespace) -> int:
+    from storage.agreement_queries import AgreementFilters, find_agreements
+
+    filters = AgreementFilters(
+        since=parse_when(args.since) if args.since else None,
+        until=parse_when(args.until, end_of_day=True) if args.until else None,
+        parties=args.party,
+        sectors=args.sector,
+        types=args.type,
+        min_amount=args.min_amount,
+        min_score=args.min_score,
+        languages=args.lang,
+        sources=args.source,
+        search=args.search,
+    )
+    limit = args.limit if args.limit is not None else (20 if args.format == "table" else None)
+    rows = find_agreements(_open_for_reading(args.db), filters, limit)
+    if args.format == "table":
+        write_rows([_agreement_table_row(r) for r in rows], "table", AGREEMENT_COLUMNS)
+        if args.min_amount is not None:
+            print(f"amounts compared in MAD: {_rates_note()}", file=sys.stderr)
+    else:
+        write_rows(rows, args.format, ())
+    return 0
+
+
+def cmd_organisations(args: argparse.Namespace) -> int:
+    from storage.agreement_queries import list_organisations, organisation_detail
+
+    engine = _open_for_reading(args.db)
+    if args.name is None:
+        limit = args.limit if args.limit is not None else (20 if args.format == "table" else None)
+        rows = list_organisations(engine, args.search, limit)
+        write_rows(rows, args.format, ("agreements", "kind", "curated", "name"))
+        return 0
+    org = organisation_detail(engine, args.name)
+    if org is None:
+        raise UsageError(f"no organisation goes by {args.name!r} (try --search)")
+    if args.format != "table":
+        write_rows([org], args.format if args.format != "csv" else "json", ())
+        return 0
+    print(f"{org['name']}  ({org['kind']}{', curated' if org['curated'] else ''}, id {org['id']})")
+    print("aliases: " + "; ".join(f"{a['alias']} [{a['language'] or '-'}]" for a in org["aliases"]))
+    print(f"\n{len(org['agreements'])} agreement(s), oldest first:")
+    write_rows([_agreement_table_row(r) for r in org["agreements"]], "table", AGREEMENT_COLUMNS)
     return 0
 
 
@@ -403,6 +498,51 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--format", choices=FORMATS, default="table")
     query.add_argument("--with-text", action="store_true")
     query.set_defaults(func=cmd_query)
+
+    agreements = sub.add_parser(
+        "agreements", parents=[common], help="the agreements, merged across outlets"
+    )
+    agreements.add_argument("--since", metavar="D", help="first seen from (2025-11-03, 7d...)")
+    agreements.add_argument(
+        "--until", metavar="D", help="same forms; a bare date includes that day"
+    )
+    agreements.add_argument(
+        "--party",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a signatory, by any of its names in any language (ONCF, وزارة الصناعة...)",
+    )
+    agreements.add_argument("--sector", action="append", default=[], metavar="S")
+    agreements.add_argument(
+        "--type", action="append", default=[], metavar="T", help="convention, contrat-programme..."
+    )
+    agreements.add_argument(
+        "--min-amount",
+        type=float,
+        metavar="MAD",
+        help=f"largest amount at least this many dirhams; {_rates_note()}",
+    )
+    agreements.add_argument("--min-score", type=float, metavar="X", help="0..1")
+    agreements.add_argument("--lang", action="append", default=[], choices=("fr", "ar", "en"))
+    agreements.add_argument("--source", action="append", default=[], metavar="NAME")
+    agreements.add_argument(
+        "--search", metavar="TEXT", help="full-text search in the articles that report it"
+    )
+    agreements.add_argument("--limit", type=int, metavar="N")
+    agreements.add_argument("--format", choices=FORMATS, default="table")
+    agreements.set_defaults(func=cmd_agreements)
+
+    organisations = sub.add_parser(
+        "organisations", parents=[common], help="signatories and their agreements"
+    )
+    organisations.add_argument(
+        "name", nargs="?", metavar="NAME", help="show one organisation: aliases, agreements"
+    )
+    organisations.add_argument("--search", metavar="NAME", help="names containing this")
+    organisations.add_argument("--limit", type=int, metavar="N")
+    organisations.add_argument("--format", choices=FORMATS, default="table")
+    organisations.set_defaults(func=cmd_organisations)
 
     sources = sub.add_parser("sources", parents=[common], help="list, validate, feed health")
     sources.add_argument("--check", action="store_true", help="validate and show feed health")

@@ -1,15 +1,17 @@
-"""Re-run detection over stored articles after the rules change, in batches."""
+"""Re-run detection over stored articles after the rules change, in batches; their agreement
+records are written again (merged across outlets as a crawl would)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import Engine, bindparam, func, or_, select, update
 
 from crawler.detection import RULES_VERSION, detect
+from storage.agreements import Reported, forget_records, lede, store_records
 from storage.db import writing
 from storage.models import Article
 
@@ -38,6 +40,19 @@ def progress_bar(out: TextIO = sys.stderr, width: int = 30) -> Callable[[int, in
     return draw
 
 
+def _reported(row: Any, verdict: dict[str, Any]) -> Reported:
+    """A re-detected article for the agreements step."""
+    return Reported(
+        row.id,
+        row.published_at or row.fetched_at,
+        row.published_at,
+        row.language,
+        lede(row.title, row.lead, row.text),
+        verdict["score"],
+        verdict["agreements"] if verdict["is_agreement"] else [],
+    )
+
+
 def reclassify(
     engine: Engine,
     *,
@@ -49,6 +64,7 @@ def reclassify(
     stale = or_(Article.rules_version.is_(None), Article.rules_version != RULES_VERSION)
     where = [] if everything else [stale]
     columns = [Article.id, Article.title, Article.lead, Article.text, Article.language]
+    columns += [Article.published_at, Article.fetched_at]
     columns += [getattr(Article, f) for f in FIELDS]
     with engine.connect() as conn:
         total = conn.scalar(select(func.count()).select_from(Article).where(*where)) or 0
@@ -66,6 +82,7 @@ def reclassify(
             if not rows:
                 break
             updates = []
+            reports = []
             for row in rows:
                 verdict = detect(row.title or "", row.lead or "", row.text, row.language).as_dict()
                 old = {f: getattr(row, f) for f in FIELDS}
@@ -73,7 +90,10 @@ def reclassify(
                 report.flipped += bool(old["is_agreement"]) != bool(new["is_agreement"])
                 report.changed += old != new
                 updates.append({"b_id": row.id, "rules_version": RULES_VERSION, **new})
+                reports.append(_reported(row, verdict))
             conn.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
+            forget_records(conn, [row.id for row in rows])
+            store_records(conn, reports)
         report.examined += len(rows)
         last_id = rows[-1].id
         if progress:

@@ -1,14 +1,16 @@
-"""SQLAlchemy models: sources, their feeds, articles and their aliases, stories, crawl runs."""
+"""SQLAlchemy models: sources, their feeds, articles and their aliases, stories, crawl runs,
+agreements with their records, parties and organisations."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -182,3 +184,85 @@ def appeared() -> Any:
     """When an article appeared: published, else fetched; queries order and filter on it
     (indexed as WHEN, see migration 0003)."""
     return func.coalesce(Article.published_at, Article.fetched_at)
+
+
+class Organisation(Base):
+    """A signatory: curated (crawler/rules/organisations.toml) or found by the crawl."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(512), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default="other")
+    curated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OrganisationAlias(Base):
+    """A name an organisation goes by, under its folded key (crawler.organisations.fold_name)."""
+
+    __tablename__ = "organisation_aliases"
+
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    alias: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+
+
+class Agreement(Base):
+    """One agreement, merged across the articles (outlets, languages) that reported it."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    types: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    parties: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    sectors: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    amounts: Mapped[list[dict[str, Any]]] = mapped_column(JsonList, default=list)
+    amount_mad: Mapped[float | None] = mapped_column(Float)  # largest amount, in dirhams
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+
+
+class AgreementRecord(Base):
+    """One agreement as one article reports it (a record of the article's verdict)."""
+
+    __tablename__ = "agreement_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), index=True
+    )
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    parties: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    organisation_ids: Mapped[list[int]] = mapped_column(JsonList, default=list)
+    types: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    sectors: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    amounts: Mapped[list[dict[str, Any]]] = mapped_column(JsonList, default=list)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ux_agreement_records_article", "article_id", "position", unique=True),)
+
+
+class AgreementParty(Base):
+    """An organisation that signed an agreement."""
+
+    __tablename__ = "agreement_parties"
+
+    agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    __table_args__ = (
+        Index("ix_agreement_parties_organisation", "organisation_id", "agreement_id"),
+    )

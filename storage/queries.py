@@ -125,11 +125,16 @@ def _search_clause(conn: Connection, user_text: str, many: bool) -> Any:
     return condition
 
 
-def _sector_clause(conn: Connection, sector: str) -> Any:
+def json_list_contains(conn: Connection, column: Any, value: str) -> Any:
+    """Whether a JSON list column holds `value` (PostgreSQL jsonb @>, SQLite json_each)."""
     if conn.dialect.name == "postgresql":
-        return Article.sectors.cast(JSONB).contains([sector])
-    each = func.json_each(Article.sectors).table_valued("value")
-    return exists(select(1).select_from(each).where(each.c.value == sector))
+        return column.cast(JSONB).contains([value])
+    each = func.json_each(column).table_valued("value")
+    return exists(select(1).select_from(each).where(each.c.value == value))
+
+
+def _sector_clause(conn: Connection, sector: str) -> Any:
+    return json_list_contains(conn, Article.sectors, sector)
 
 
 def apply_filters(conn: Connection, statement: Select, f: Filters, many: bool = False) -> Select:
@@ -190,6 +195,8 @@ def article_row(article: Article, source: str, with_text: bool) -> dict[str, Any
         "amounts": article.amounts or [],
         "evidence": article.evidence or [],
         "story_id": article.story_id,
+        "verdict_by": "rules",  # no analyst verdicts are stored yet
+        "agreements": [],  # filled by find_articles from the stored records
     }
     if with_text:
         row["text"] = article.text
@@ -203,7 +210,13 @@ def find_articles(
     with Session(engine) as session:
         statement = select(Article, Source.name).join(Source, Source.id == Article.source_id)
         statement = newest_first(session.connection(), statement, f, limit).limit(limit)
-        return [article_row(a, name, with_text) for a, name in session.execute(statement)]
+        rows = [article_row(a, name, with_text) for a, name in session.execute(statement)]
+        from storage.agreement_queries import records_by_article  # it builds on this module
+
+        records = records_by_article(session.connection(), [r["id"] for r in rows])
+        for row in rows:
+            row["agreements"] = records.get(row["id"], [])
+        return rows
 
 
 def find_stories(engine: Engine, f: Filters, limit: int | None = None) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from crawler import stories
 from crawler.items import ArticleItem
 from crawler.sources import Source
+from storage.agreements import Reported, lede, store_records
 from storage.db import chunks, writing
 from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure, appeared
 from storage.models import Source as SourceRow
@@ -37,6 +38,20 @@ def as_utc(value: datetime) -> datetime:
 def story_date(item: ArticleItem) -> datetime:
     """When an article appeared, for the story window: published, else fetched."""
     return item.published_at or item.fetched_at
+
+
+def reported(item: ArticleItem, article_id: int) -> Reported:
+    """A new article's verdict for the agreements step (no records unless positive)."""
+    verdict = item.verdict or {}
+    return Reported(
+        article_id,
+        story_date(item),
+        item.published_at,
+        item.language,
+        lede(item.title, item.lead, item.text),
+        verdict.get("score"),
+        verdict.get("agreements") or [] if verdict.get("is_agreement") else [],
+    )
 
 
 def now() -> datetime:
@@ -465,6 +480,7 @@ class CrawlStore:
             )
             aliases += [{"url": u, "article_id": winners[i.url]} for i in lost for u in i.aliases]
         self._assign_stories(conn, stored)
+        store_records(conn, [reported(item, id_) for item, id_ in stored])
         return stored
 
     def _row(self, item: ArticleItem) -> dict[str, Any]:

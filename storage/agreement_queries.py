@@ -1,0 +1,306 @@
+"""Read side of agreements: `veille agreements`, `veille organisations`, and the records
+that `veille query` rows carry. Reads only: nothing here writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import Connection, Engine, Select, and_, func, or_, select
+
+from crawler.organisations import FUZZY_CUTOFF, FUZZY_MIN_CHARS, fold_name, lookup, resolve
+from storage.db import chunks
+from storage.models import (
+    Agreement,
+    AgreementParty,
+    AgreementRecord,
+    Article,
+    Organisation,
+    OrganisationAlias,
+    Source,
+    appeared,
+)
+from storage.queries import _matches, iso, json_list_contains
+
+
+@dataclass
+class AgreementFilters:
+    """What `veille agreements` narrows the agreements to."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    parties: list[str] = field(default_factory=list)
+    sectors: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    min_amount: float | None = None  # dirhams
+    min_score: float | None = None
+    languages: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    search: str | None = None
+
+
+def organisation_ids(conn: Connection, name: str) -> list[int]:
+    """The organisations a name stands for, in any language: an alias's folded key, the
+    curated file's names, the name cleaned, then the closest long alias (rapidfuzz)."""
+    keys = [fold_name(name), *(k for m in resolve(name) for k in m.keys)]
+    keys = [k for k in dict.fromkeys(keys) if k]
+    found = list(
+        conn.scalars(
+            select(OrganisationAlias.organisation_id).where(OrganisationAlias.key.in_(keys))
+        ).unique()
+    )
+    curated = lookup(name)
+    if curated is not None:
+        found += conn.scalars(select(Organisation.id).where(Organisation.name == curated.name))
+    if found or len(keys[0] if keys else "") < FUZZY_MIN_CHARS:
+        return list(dict.fromkeys(found))
+    aliases = dict(
+        conn.execute(select(OrganisationAlias.key, OrganisationAlias.organisation_id)).all()
+    )
+    best = process.extractOne(keys[0], list(aliases), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+    return [aliases[best[0]]] if best else []
+
+
+def _reported_by(*clauses: Any) -> Any:
+    """Agreements with a record from an article that meets the clauses."""
+    return Agreement.id.in_(
+        select(AgreementRecord.agreement_id)
+        .join(Article, Article.id == AgreementRecord.article_id)
+        .join(Source, Source.id == Article.source_id)
+        .where(*clauses)
+    )
+
+
+def _clauses(conn: Connection, f: AgreementFilters) -> list[Any]:
+    clauses: list[Any] = []
+    if f.since:
+        clauses.append(Agreement.first_seen >= f.since)
+    if f.until:
+        clauses.append(Agreement.first_seen < f.until)
+    for party in f.parties:  # each party named must have signed
+        ids = organisation_ids(conn, party)
+        clauses.append(
+            Agreement.id.in_(
+                select(AgreementParty.agreement_id).where(
+                    AgreementParty.organisation_id.in_(ids or [-1])
+                )
+            )
+        )
+    if f.sectors:
+        clauses.append(or_(*(json_list_contains(conn, Agreement.sectors, s) for s in f.sectors)))
+    if f.types:
+        clauses.append(or_(*(json_list_contains(conn, Agreement.types, t) for t in f.types)))
+    if f.min_amount is not None:
+        clauses.append(Agreement.amount_mad >= f.min_amount)
+    if f.min_score is not None:
+        clauses.append(Agreement.score >= f.min_score)
+    if f.languages:
+        clauses.append(_reported_by(Article.language.in_(f.languages)))
+    if f.sources:
+        clauses.append(_reported_by(Source.name.in_(f.sources)))
+    if f.search:
+        _, ids = _matches(conn, f.search)
+        clauses.append(
+            Agreement.id.in_(
+                select(AgreementRecord.agreement_id).where(AgreementRecord.article_id.in_(ids))
+            )
+        )
+    return clauses
+
+
+def agreements_statement(conn: Connection, f: AgreementFilters, limit: int | None) -> Select:
+    """The matching agreements, newest first: ix_agreements_first_seen orders them, and a
+    party is looked up through ix_agreement_parties_organisation."""
+    return (
+        select(Agreement)
+        .where(and_(True, *_clauses(conn, f)))
+        .order_by(Agreement.first_seen.desc(), Agreement.id.desc())
+        .limit(limit)
+    )
+
+
+def find_agreements(
+    engine: Engine, f: AgreementFilters, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Matching agreements, newest first, as contract rows."""
+    with engine.connect() as conn:
+        return agreement_rows(conn, conn.execute(agreements_statement(conn, f, limit)).all())
+
+
+def agreement_rows(conn: Connection, agreements: list[Any]) -> list[dict[str, Any]]:
+    """Agreements as the `veille agreements` contract spells them, with their organisations
+    (in the order the records name them) and articles (in order of appearance)."""
+    ids = [a.id for a in agreements]
+    orgs: dict[int, list[int]] = {i: [] for i in ids}
+    articles: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    when = appeared()
+    for part in chunks(ids):
+        rows = conn.execute(
+            select(
+                AgreementRecord.agreement_id,
+                AgreementRecord.organisation_ids,
+                Article.id,
+                Article.url,
+                Source.name,
+                Article.title,
+                Article.language,
+                Article.published_at,
+            )
+            .join(Article, Article.id == AgreementRecord.article_id)
+            .join(Source, Source.id == Article.source_id)
+            .where(AgreementRecord.agreement_id.in_(part))
+            .order_by(when, Article.id, AgreementRecord.position)
+        )
+        for agreement_id, org_ids, *article in rows:
+            orgs[agreement_id] += [o for o in org_ids or [] if o not in orgs[agreement_id]]
+            if all(a["id"] != article[0] for a in articles[agreement_id]):
+                article_id, url, source, title, language, published = article
+                articles[agreement_id].append(
+                    {
+                        "id": article_id,
+                        "url": url,
+                        "source": source,
+                        "title": title,
+                        "language": language,
+                        "published_at": iso(published),
+                    }
+                )
+    names = organisation_names(conn, [o for v in orgs.values() for o in v])
+    return [
+        {
+            "id": a.id,
+            "types": a.types or [],
+            "parties": a.parties or [],
+            "organisations": [{"id": o, "name": names[o]} for o in orgs[a.id] if o in names],
+            "sectors": a.sectors or [],
+            "amounts": a.amounts or [],
+            "count": a.count,
+            "signed_on": a.signed_on.isoformat() if a.signed_on else None,
+            "first_seen": iso(a.first_seen),
+            "score": a.score,
+            "evidence": a.evidence,
+            "articles": articles[a.id],
+        }
+        for a in agreements
+    ]
+
+
+def organisation_names(conn: Connection, ids: list[int]) -> dict[int, str]:
+    """Organisation names by id."""
+    names: dict[int, str] = {}
+    for part in chunks(list(set(ids))):
+        names.update(
+            conn.execute(
+                select(Organisation.id, Organisation.name).where(Organisation.id.in_(part))
+            ).all()
+        )
+    return names
+
+
+def records_by_article(conn: Connection, article_ids: list[int]) -> dict[int, list[dict]]:
+    """The records stored for each article, in order, as `veille query` rows carry them."""
+    found: dict[int, list[Any]] = {}
+    for part in chunks(article_ids):
+        for r in conn.execute(
+            select(AgreementRecord.__table__)
+            .where(AgreementRecord.article_id.in_(part))
+            .order_by(AgreementRecord.article_id, AgreementRecord.position)
+        ):
+            found.setdefault(r.article_id, []).append(r)
+    names = organisation_names(
+        conn, [o for rs in found.values() for r in rs for o in r.organisation_ids or []]
+    )
+    return {
+        article_id: [
+            {
+                "types": r.types or [],
+                "parties": r.parties or [],
+                "organisations": [
+                    {"id": o, "name": names[o]} for o in r.organisation_ids or [] if o in names
+                ],
+                "sectors": r.sectors or [],
+                "amounts": r.amounts or [],
+                "count": r.count,
+                "evidence": r.evidence,
+            }
+            for r in rs
+        ]
+        for article_id, rs in found.items()
+    }
+
+
+def list_organisations(
+    engine: Engine, search: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Organisations with their number of agreements, most agreements first; `search`
+    keeps those with a name or alias containing it (folded)."""
+    agreements = func.count(AgreementParty.agreement_id)
+    statement = (
+        select(
+            Organisation.id,
+            Organisation.name,
+            Organisation.kind,
+            Organisation.curated,
+            agreements.label("agreements"),
+        )
+        .join(AgreementParty, AgreementParty.organisation_id == Organisation.id, isouter=True)
+        .group_by(Organisation.id, Organisation.name, Organisation.kind, Organisation.curated)
+        .order_by(agreements.desc(), Organisation.name)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        if search:
+            key = fold_name(search)
+            matching = select(OrganisationAlias.organisation_id).where(
+                OrganisationAlias.key.contains(key, autoescape=True)
+            )
+            ids = organisation_ids(conn, search)
+            statement = statement.where(
+                or_(Organisation.id.in_(matching), Organisation.id.in_(ids or [-1]))
+            )
+        return [
+            {
+                "id": r.id,
+                "name": r.name,
+                "kind": r.kind,
+                "curated": r.curated,
+                "agreements": r.agreements,
+            }
+            for r in conn.execute(statement)
+        ]
+
+
+def organisation_detail(engine: Engine, name: str) -> dict[str, Any] | None:
+    """One organisation with its aliases and its agreements, oldest first; None if no
+    organisation goes by that name."""
+    with engine.connect() as conn:
+        ids = organisation_ids(conn, name)
+        if not ids:
+            return None
+        org = conn.execute(select(Organisation.__table__).where(Organisation.id == ids[0])).one()
+        aliases = conn.execute(
+            select(OrganisationAlias.alias, OrganisationAlias.language)
+            .where(OrganisationAlias.organisation_id == org.id)
+            .order_by(OrganisationAlias.language, OrganisationAlias.alias)
+        ).all()
+        agreements = conn.execute(
+            select(Agreement)
+            .where(
+                Agreement.id.in_(
+                    select(AgreementParty.agreement_id).where(
+                        AgreementParty.organisation_id == org.id
+                    )
+                )
+            )
+            .order_by(Agreement.first_seen, Agreement.id)
+        ).all()
+        return {
+            "id": org.id,
+            "name": org.name,
+            "kind": org.kind,
+            "curated": org.curated,
+            "aliases": [{"alias": a, "language": lang} for a, lang in aliases],
+            "agreements": agreement_rows(conn, agreements),
+        }
