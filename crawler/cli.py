@@ -6,9 +6,12 @@ import argparse
 import gzip
 import json
 import logging
+import os
 import re
 import sys
-from datetime import UTC, datetime, time, timedelta
+import traceback
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from storage.db import default_url, open_database, safe_url
 
 RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
 MAX_PAGE_BYTES = 20 * 1024 * 1024
+MAX_HOURS_AGO = 100 * 8766
 
 
 class UsageError(Exception):
@@ -30,38 +34,91 @@ def parse_when(value: str, *, end_of_day: bool = False) -> datetime:
     value = value.strip()
     if m := RELATIVE.match(value):
         hours = {"h": 1, "d": 24, "w": 168}[m.group(2)] * int(m.group(1))
+        if hours > MAX_HOURS_AGO:
+            raise UsageError(f"{value!r} is too far back (at most {MAX_HOURS_AGO // 8766} years)")
         return datetime.now(UTC) - timedelta(hours=hours)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise UsageError(f"{value!r} is not a date (use 2025-11-03, an ISO time, or 7d)") from exc
-    if len(value) == 10 and end_of_day:
+    if len(value) == 10 and end_of_day and parsed.date() < date.max:
         parsed = datetime.combine(parsed.date() + timedelta(days=1), time())
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _settings_pairs(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--set {pair!r}: expected NAME=VALUE")
-        out[key.strip()] = value
-    return out
+def positive_int(limit: int = 10**9) -> Any:
+    """An argparse type: a whole number from 1 to `limit`."""
+
+    def check(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if not 1 <= number <= limit:
+            raise argparse.ArgumentTypeError(f"{value} is not between 1 and {limit}")
+        return number
+
+    return check
+
+
+def positive_float(value: str) -> float:
+    """An argparse type: a number of seconds (or a factor) above zero."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0 < number < 10**9:
+        raise argparse.ArgumentTypeError(f"{value} must be above 0")
+    return number
+
+
+def when(value: str) -> str:
+    """An argparse type: a date the way parse_when reads it (checked, kept as given)."""
+    try:
+        parse_when(value)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 # -- commands -----------------------------------------------------------------------------
 
 
-def cmd_crawl(args: argparse.Namespace) -> int:
-    from crawler.runner import crawl_settings, run_crawl
+EXIT_OK, EXIT_SOME_FAILED, EXIT_NOTHING, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 130, 141
 
-    select(load_sources(args.sources), args.source)  # fail early, with the entry named
-    overrides = {"LOG_LEVEL": "DEBUG" if args.verbose else "WARNING", **_settings_pairs(args.set)}
-    settings = crawl_settings(args.db, args.sources, args.source, overrides)
-    report = run_crawl(settings)
-    print(f"crawl #{report.run_id}: {report.status}")
-    columns = ("source", "listings", "unchanged", "failed", "new", "agreements", "dupes", "errors")
+
+def crawl_exit_code(status: str, unread: list[str], selected: list[str]) -> int:
+    """0 every source had a listing read; 1 some had none (or articles were not written);
+    2 nothing could be crawled; 130 interrupted."""
+    if status == "interrupted":
+        return EXIT_INTERRUPTED
+    if selected and len(unread) == len(selected):
+        return EXIT_NOTHING
+    return EXIT_OK if status == "ok" else EXIT_SOME_FAILED
+
+
+def crawl_summary(report: Any, unread: list[str]) -> str:
+    """The one line that says how a crawl went."""
+    names = sorted(report.counts) or []
+    total = {k: sum(c.get(k, 0) for c in report.counts.values()) for k in ("new", "agreements")}
+    errors = sum(c.get("errors", 0) for c in report.counts.values())
+    line = f"crawl #{report.run_id}: {report.status}"
+    if unread:
+        line += (
+            f": {len(unread)} of {len(names)} source(s) had no listing read ({', '.join(unread)})"
+        )
+    else:
+        line += f": {len(names)} source(s) read"
+    line += (
+        f"; {total['new']} new article(s), {total['agreements']} agreement(s), {errors} error(s)"
+    )
+    if errors:
+        line += " (see `veille errors`)"
+    return line
+
+
+def crawl_rows(report: Any) -> list[dict[str, Any]]:
+    """Per source: listings, new articles, agreements, duplicates, errors."""
     rows = []
     for name in sorted(report.counts):
         c = report.counts[name]
@@ -77,14 +134,37 @@ def cmd_crawl(args: argparse.Namespace) -> int:
                 "errors": c["errors"],
             }
         )
-    write_rows(rows, "table", columns)
+    return rows
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.runner import crawl_settings, run_crawl, unread_sources
+
+    selected = select(load_sources(args.sources), resolve_sources(args.sources, args.source))
+    if not selected:
+        raise UsageError("no source to crawl: every source of the sources file is disabled")
+    overrides = {"LOG_LEVEL": "DEBUG" if args.verbose else "WARNING", **args.overrides}
+    if not args.quiet and sys.stderr.isatty():
+        overrides["VEILLE_PROGRESS"] = True
+    settings = crawl_settings(args.db, args.sources, [s.name for s in selected], overrides)
+    report = run_crawl(settings)
+    for name in (s.name for s in selected):
+        report.counts.setdefault(name, Counter())
+    unread = unread_sources(sorted(report.counts), report.counts)
+    print(crawl_summary(report, unread))
+    if not args.quiet:
+        columns = ("source", "listings", "unchanged", "failed", "new", "agreements", "dupes")
+        write_rows(crawl_rows(report), "table", (*columns, "errors"))
     if report.offline:
         print(
             "No source could be reached: every feed failed with a network error "
             "(DNS lookup or connection). Is this machine offline, or does it need "
             "https_proxy/http_proxy set?"
         )
-    return 0 if report.status in ("ok", "interrupted") else 1
+    return crawl_exit_code(report.status, unread, [s.name for s in selected])
+
+
+LAST_24H = "last 24 h (by publication time, else fetch time)"
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -96,19 +176,52 @@ def cmd_query(args: argparse.Namespace) -> int:
         until=parse_when(args.until, end_of_day=True) if args.until else None,
         sources=args.source,
         languages=args.lang,
-        sectors=args.sector,
+        sectors=resolve_sectors(args.sector),
         search=args.search,
     )
     limit = args.limit if args.limit is not None else (20 if args.format == "table" else None)
-    engine = open_database(args.db)
+    engine = read_database(args)
     if args.stories:
         rows = find_stories(engine, filters, limit)
-        columns = ("last_published_at", "articles", "sources", "is_agreement", "title")
+        columns = ("story_id", "last_published_at", "articles", "sources", "is_agreement", "title")
+        write_rows(rows, args.format, columns, keys=("story_id", "last_published_at"))
     else:
         rows = find_articles(engine, filters, limit, with_text=args.with_text)
-        columns = ("published_at", "source", "is_agreement", "score", "sectors", "title")
-    write_rows(rows, args.format, columns)
+        columns = ("id", "published_at", "source", "is_agreement", "score", "sectors", "title")
+        write_rows(rows, args.format, columns, keys=("id", "published_at"))
     return 0
+
+
+def read_database(args: argparse.Namespace) -> Any:
+    """The database, opened read-only: it must exist; nothing is created or migrated."""
+    return open_database(args.db, readonly=True)
+
+
+def resolve_sectors(values: list[str]) -> list[str]:
+    """Sector names as the vocabulary spells them, matched case- and accent-insensitively;
+    `help` lists the vocabulary."""
+    from storage.search import fold
+
+    from crawler.detection.rules import sector_names
+
+    vocabulary = sector_names()
+    by_fold = {fold(name): name for name in vocabulary}
+    out = []
+    for value in values:
+        if fold(value) == "help":
+            raise ShowAndExit("\n".join(vocabulary))
+        if fold(value) not in by_fold:
+            raise UsageError(f"--sector {value!r}: not a sector; `veille sectors` lists them")
+        out.append(by_fold[fold(value)])
+    return out
+
+
+def resolve_sources(path: str | None, names: list[str]) -> list[str]:
+    """Source names as the sources file spells them, matched case-insensitively."""
+    from storage.search import fold
+
+    by_fold = {fold(s.name): s.name for s in load_sources(path)}
+    return [by_fold.get(fold(n), n) for n in names]
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
@@ -129,7 +242,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
         return 0
     from storage.queries import feed_health
 
-    engine = open_database(args.db)
+    engine = read_database(args)
     health = _with_next_poll(engine, feed_health(engine, sources))
     columns = (
         "source",
@@ -141,7 +254,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
         "next_poll",
         "url",
     )
-    write_rows(health, args.format, columns)
+    write_rows(health, args.format, columns, keys=("source", "url"))
     print(f"{len(sources)} sources valid in {args.sources or default_path()}", file=sys.stderr)
     return 0
 
@@ -149,16 +262,19 @@ def cmd_sources(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from storage.queries import statistics
 
-    engine = open_database(args.db)
+    engine = read_database(args)
     stats = statistics(engine)
     _with_next_poll(engine, stats["feeds"])
-    if args.format != "table":
-        write_rows([stats], args.format if args.format != "csv" else "json", ())
+    if args.format in ("json", "jsonl"):
+        write_rows([stats], args.format, ())
+        return 0
+    if args.format == "csv":  # the per-source counts are the table a spreadsheet wants
+        write_rows(stats["sources"], "csv", ())
         return 0
     print(f"database: {safe_url(args.db or default_url())}")
     print(
         f"articles: {stats['articles']}  agreements: {stats['agreements']}  "
-        f"last 24 h: {stats['last_24h']['articles']} articles, "
+        f"{LAST_24H}: {stats['last_24h']['articles']} articles, "
         f"{stats['last_24h']['agreements']} agreements"
     )
     print("languages: " + ", ".join(f"{k} {v}" for k, v in stats["languages"].items()))
@@ -174,12 +290,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
         for r in stats["runs"]
     ]
     write_rows(runs, "table", ("id", "started_at", "finished_at", "status", "new", "errors"))
-    failing = [f for f in stats["feeds"] if f["consecutive_failures"]]
+    failing = [f for f in stats["feeds"] if f["status"].startswith("failing")]
     if failing:
         print("\nfailing feeds:")
-        write_rows(failing, "table", ("source", "consecutive_failures", "url", "last_error"))
+        columns = ("source", "status", "url", "last_error")
+        write_rows(failing, "table", columns, keys=("source", "url"))
     print("\nfeeds:")
-    write_rows(stats["feeds"], "table", FEED_HEALTH_COLUMNS)
+    write_rows(stats["feeds"], "table", FEED_HEALTH_COLUMNS, keys=("source", "url"))
     return 0
 
 
@@ -188,6 +305,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 FEED_HEALTH_COLUMNS = (
     "source",
     "kind",
+    "status",
     "last_success_at",
     "last_new_item_at",
     "consecutive_failures",
@@ -209,11 +327,8 @@ def _with_next_poll(engine: Any, rows: list[dict[str, Any]]) -> list[dict[str, A
 def cmd_serve(args: argparse.Namespace) -> int:
     from scheduler import ServiceError, ServiceOptions, serve, setup_logging
 
-    _settings_pairs(args.set)  # fail early on a malformed NAME=VALUE
     sources_path = str(Path(args.sources or default_path()).resolve())
     load_sources(sources_path)
-    if args.interval_scale <= 0:
-        raise UsageError("--interval-scale must be positive")
     setup_logging(args.log_file, args.verbose)
     options = ServiceOptions(
         db_url=args.db or default_url(),
@@ -237,7 +352,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from scheduler import scheduled_jobs
     from storage.queries import iso, statistics
 
-    engine = open_database(args.db)
+    engine = read_database(args)
     stats = statistics(engine, runs=args.runs)
     jobs = sorted(
         scheduled_jobs(engine).items(),
@@ -272,15 +387,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     print(f"database: {safe_url(args.db or default_url())}")
     print(
-        f"last 24 h: {stats['last_24h']['articles']} articles, "
+        f"{LAST_24H}: {stats['last_24h']['articles']} articles, "
         f"{stats['last_24h']['agreements']} agreements"
     )
     print("\nnext polls:" if schedule else "\nnext polls: none (has `veille serve` run here?)")
     if schedule:
-        write_rows(schedule, "table", ("source", "next_poll_at", "every", "why"))
+        write_rows(schedule, "table", ("source", "next_poll_at", "every", "why"), keys=("source",))
     print("\nlast runs:")
-    columns = ("id", "started_at", "finished_at", "status", "sources", "new", "agreements")
-    write_rows(runs, "table", (*columns, "errors"))
+    columns = ("id", "started_at", "finished_at", "status", "new", "agreements", "errors")
+    write_rows(runs, "table", (*columns, "sources"), keys=("id", "started_at"))
     return 0
 
 
@@ -306,7 +421,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if re.match(r"^https?://", target):
         from spiders.page import FetchError, fetch_page  # Scrapy only when a URL is fetched
 
-        overrides = {"LOG_LEVEL": "DEBUG" if args.verbose else "ERROR", **_settings_pairs(args.set)}
+        check_url(target)
+        overrides = {"LOG_LEVEL": "DEBUG" if args.verbose else "ERROR", **args.overrides}
         try:
             url, body, content_type = fetch_page(target, overrides)
         except FetchError as exc:
@@ -334,6 +450,85 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_url(url: str) -> None:
+    """A URL a crawl can request: a host, and a port that is a port (UsageError otherwise)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"{url!r} is not a usable URL: {exc}") from exc
+    if not parts.hostname or port == 0:
+        raise UsageError(
+            f"{url!r} is not a usable URL: no host"
+            if not parts.hostname
+            else f"{url!r} is not a usable URL: port 0"
+        )
+
+
+def cmd_errors(args: argparse.Namespace) -> int:
+    from storage.queries import recent_failures
+
+    since = parse_when(args.since) if args.since else None
+    engine = read_database(args)
+    rows = recent_failures(engine, args.source, since, args.limit)
+    columns = ("last_attempt_at", "source", "kind", "attempts", "status", "url", "error")
+    write_rows(rows, args.format, columns, keys=("last_attempt_at", "source", "url"))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from storage.queries import article_by_id
+
+    row = article_by_id(read_database(args), args.article_id)
+    if row is None:
+        raise UsageError(f"no article with id {args.article_id}")
+    if args.format == "json":
+        write_rows([row], "jsonl", ())
+        return 0
+    sys.stdout.write(render_article(row))
+    return 0
+
+
+def render_article(row: dict[str, Any]) -> str:
+    """One article for a reader: what it is, the verdict and why, its agreements, its text."""
+    from crawler.output import clean
+
+    verdict = "an industrial agreement" if row["is_agreement"] else "not an industrial agreement"
+    lines = [
+        clean(row["title"] or "(no title)"),
+        f"{row['source']} · {row['published_at'] or 'undated'} · {row['language'] or '?'} · "
+        f"article {row['id']}, story {row['story_id']}",
+        row["url"],
+        "",
+        f"verdict: {verdict} (score {row['score'] or 0:.2f}, by {row.get('verdict_by', 'rules')})",
+    ]
+    for label, key in (
+        ("types", "agreement_types"),
+        ("sectors", "sectors"),
+        ("parties", "parties"),
+    ):
+        if row[key]:
+            lines.append(f"{label}: {clean('; '.join(row[key]))}")
+    if row["amounts"]:
+        lines.append(
+            "amounts: " + clean("; ".join(str(a.get("text") or a) for a in row["amounts"]))
+        )
+    if row["evidence"]:
+        lines += ["", "evidence:", *(f"  - {clean(e)}" for e in row["evidence"])]
+    if row["text"]:
+        lines += ["", clean(row["text"], keep_newlines=True)]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_sectors(args: argparse.Namespace) -> int:
+    from crawler.detection.rules import sector_names
+
+    write_rows([{"sector": name} for name in sector_names()], args.format, ("sector",))
+    return 0
+
+
 def cmd_reclassify(args: argparse.Namespace) -> int:
     from crawler.reclassify import progress_bar, reclassify
 
@@ -347,15 +542,53 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    engine = open_database(args.db)
-    print(f"database at the newest schema: {safe_url(str(engine.url))}")
+    open_database(args.db)
+    print(f"database at the newest schema: {safe_url(args.db or default_url())}")
+    return 0
+
+
+def cmd_db_describe(args: argparse.Namespace) -> int:
+    from storage.describe import datasette_metadata
+
+    url = args.db or default_url()
+    engine = read_database(args)
+    json.dump(datasette_metadata(engine, url), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
     return 0
 
 
 # -- parser -------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+class ShowAndExit(Exception):
+    """Something to print on standard output instead of running the command."""
+
+
+FREE_TEXT_OPTIONS = ("--search",)  # their value may start with "-": `--search -automobile`
+
+
+def glue_free_text(argv: list[str]) -> list[str]:
+    """`--search -word` as `--search=-word`, so argparse takes the value for a value."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg in FREE_TEXT_OPTIONS:
+            value = next(args, None)
+            out.append(arg if value is None else f"{arg}={value}")
+        else:
+            out.append(arg)
+    return out
+
+
+def _format(parser: argparse.ArgumentParser, choices: tuple[str, ...] = FORMATS) -> None:
+    parser.add_argument("--format", choices=choices, default="table")
+
+
+def _set(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=help_text)
+
+
+def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--db",
@@ -369,105 +602,115 @@ def build_parser() -> argparse.ArgumentParser:
         help="sources file (default: $VEILLE_SOURCES, else the bundled one)",
     )
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
-    parser = argparse.ArgumentParser(
-        prog="veille",
-        parents=[common],
-        description="Moroccan business news, watched for industrial agreements.",
-    )
-    parser.add_argument("--version", action="version", version=f"veille {VERSION}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    return common
 
+
+def _add_crawl(sub: Any, common: argparse.ArgumentParser) -> None:
     crawl = sub.add_parser("crawl", parents=[common], help="one crawl now, then exit")
     crawl.add_argument("--source", action="append", default=[], metavar="NAME")
+    _set(crawl, "override a Scrapy setting (e.g. DOWNLOAD_DELAY=2)")
     crawl.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a Scrapy setting (e.g. DOWNLOAD_DELAY=2)",
+        "-q", "--quiet", action="store_true", help="no progress line, no per-source table"
     )
     crawl.set_defaults(func=cmd_crawl)
 
+
+def _add_query(sub: Any, common: argparse.ArgumentParser) -> None:
     query = sub.add_parser("query", parents=[common], help="what was collected")
     query.add_argument("--agreements", action="store_true", help="industrial agreements only")
-    query.add_argument("--since", metavar="D", help="2025-11-03, an ISO time, or 7d / 24h")
-    query.add_argument("--until", metavar="D", help="same forms; a bare date includes that day")
+    query.add_argument(
+        "--since", type=when, metavar="D", help="2025-11-03, an ISO time, or 7d / 24h"
+    )
+    query.add_argument(
+        "--until", type=when, metavar="D", help="same forms; a bare date includes that day"
+    )
     query.add_argument("--source", action="append", default=[], metavar="NAME")
     query.add_argument("--lang", action="append", default=[], choices=("fr", "ar", "en"))
-    query.add_argument("--sector", action="append", default=[], metavar="S")
     query.add_argument(
-        "--search", metavar="TEXT", help='full-text search (words, "phrase", OR, -word)'
+        "--sector", action="append", default=[], metavar="S", help="`veille sectors` lists them"
+    )
+    query.add_argument(
+        "--search", metavar="TEXT", help='full-text search (words, "phrase", OR, -word, pre*)'
     )
     query.add_argument("--stories", action="store_true", help="one row per story")
-    query.add_argument("--limit", type=int, metavar="N")
-    query.add_argument("--format", choices=FORMATS, default="table")
+    query.add_argument("--limit", type=positive_int(), metavar="N")
+    _format(query)
     query.add_argument("--with-text", action="store_true")
     query.set_defaults(func=cmd_query)
 
-    sources = sub.add_parser("sources", parents=[common], help="list, validate, feed health")
-    sources.add_argument("--check", action="store_true", help="validate and show feed health")
-    sources.add_argument("--format", choices=FORMATS, default="table")
-    sources.set_defaults(func=cmd_sources)
 
-    stats = sub.add_parser("stats", parents=[common], help="counts, last runs, errors")
-    stats.add_argument("--format", choices=FORMATS, default="table")
-    stats.set_defaults(func=cmd_stats)
-
+def _add_serve(sub: Any, common: argparse.ArgumentParser) -> None:
     serve = sub.add_parser("serve", parents=[common], help="the scheduled service, until SIGTERM")
-    serve.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a Scrapy setting passed to every crawl (e.g. DOWNLOAD_DELAY=2)",
-    )
+    _set(serve, "a Scrapy setting passed to every crawl (e.g. DOWNLOAD_DELAY=2)")
     serve.add_argument("--log-file", metavar="FILE", help="also log to this file")
     serve.add_argument(
-        "--workers", type=int, default=2, metavar="N", help="crawls at once (default 2)"
+        "--workers",
+        type=positive_int(64),
+        default=2,
+        metavar="N",
+        help="crawls at once (default 2)",
     )
-    serve.add_argument(
-        "--crawl-timeout",
-        type=float,
-        default=1800,
-        metavar="S",
-        help="time limit of one crawl, seconds (default 1800)",
-    )
-    serve.add_argument(
-        "--grace",
-        type=float,
-        default=60,
-        metavar="S",
-        help="on SIGTERM, how long running crawls may finish before being stopped (default 60)",
-    )
-    serve.add_argument(
-        "--kill-grace",
-        type=float,
-        default=30,
-        metavar="S",
-        help="how long a stopped crawl may take before SIGKILL (default 30)",
-    )
+    for flag, default, what in (
+        ("--crawl-timeout", 1800, "time limit of one crawl, seconds"),
+        ("--grace", 60, "on SIGTERM, how long running crawls may finish before being stopped"),
+        ("--kill-grace", 30, "how long a stopped crawl may take before SIGKILL"),
+    ):
+        serve.add_argument(
+            flag, type=positive_float, default=default, metavar="S", help=f"{what} ({default})"
+        )
     serve.add_argument("--run-now", action="store_true", help="poll every source once at start")
     serve.add_argument(  # for tests and benchmarks: every interval times this factor
-        "--interval-scale", type=float, default=1.0, help=argparse.SUPPRESS
+        "--interval-scale", type=positive_float, default=1.0, help=argparse.SUPPRESS
     )
     serve.set_defaults(func=cmd_serve)
 
+
+def _add_reading(sub: Any, common: argparse.ArgumentParser) -> None:
+    sources = sub.add_parser("sources", parents=[common], help="list, validate, feed health")
+    sources.add_argument("--check", action="store_true", help="validate and show feed health")
+    _format(sources)
+    sources.set_defaults(func=cmd_sources)
+
+    stats = sub.add_parser("stats", parents=[common], help="counts, last runs, errors")
+    _format(stats)
+    stats.set_defaults(func=cmd_stats)
+
     status = sub.add_parser("status", parents=[common], help="next polls, last runs, last 24 h")
-    status.add_argument("--runs", type=int, default=10, metavar="N", help="last runs to show")
-    status.add_argument("--format", choices=("table", "json"), default="table")
+    status.add_argument(
+        "--runs", type=positive_int(10_000), default=10, metavar="N", help="last runs to show"
+    )
+    _format(status, ("table", "json"))
     status.set_defaults(func=cmd_status)
 
+    errors = sub.add_parser("errors", parents=[common], help="recent failed URLs and why")
+    errors.add_argument("--source", action="append", default=[], metavar="NAME")
+    errors.add_argument("--since", type=when, metavar="D", help="2025-11-03, an ISO time, or 7d")
+    errors.add_argument("--limit", type=positive_int(), default=50, metavar="N")
+    _format(errors)
+    errors.set_defaults(func=cmd_errors)
+
+    show = sub.add_parser("show", parents=[common], help="one article, in full")
+    show.add_argument("article_id", type=positive_int(2**63 - 1), metavar="ARTICLE_ID")
+    _format(show, ("text", "json"))
+    show.set_defaults(func=cmd_show)
+
+    sectors = sub.add_parser("sectors", parents=[common], help="the sector vocabulary")
+    _format(sectors)
+    sectors.set_defaults(func=cmd_sectors)
+
+
+def _add_pages(sub: Any, common: argparse.ArgumentParser) -> None:
     extract = sub.add_parser("extract", parents=[common], help="what veille makes of one page")
     extract.add_argument("target", metavar="FILE|URL")
     extract.add_argument("--url", help="the address of a saved FILE")
-    extract.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    _set(extract, "override a Scrapy setting")
     extract.set_defaults(func=cmd_extract)
 
     reclass = sub.add_parser(
         "reclassify", parents=[common], help="re-run detection after a rules change"
     )
     reclass.add_argument("--all", action="store_true", help="every article, not just stale ones")
-    reclass.add_argument("--batch", type=int, default=500, metavar="N")
+    reclass.add_argument("--batch", type=positive_int(100_000), default=500, metavar="N")
     reclass.set_defaults(func=cmd_reclassify)
 
     db = sub.add_parser("db", parents=[common], help="database maintenance")
@@ -475,43 +718,116 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", parents=[common], help="apply migrations").set_defaults(
         func=cmd_db
     )
+    db_sub.add_parser(
+        "describe", parents=[common], help="Datasette metadata.json describing every table"
+    ).set_defaults(func=cmd_db_describe)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `veille` argument parser, every command and option."""
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="veille",
+        parents=[common],
+        description="Moroccan business news, watched for industrial agreements.",
+        epilog="exit status: 0 done; 1 some sources failed; 2 nothing could be done or bad "
+        "usage; 130 interrupted",
+    )
+    parser.add_argument("--version", action="version", version=f"veille {VERSION}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_crawl, _add_query, _add_serve, _add_reading, _add_pages):
+        add(sub, common)
     return parser
+
+
+def prepare(argv: list[str] | None) -> argparse.Namespace:
+    """The command line parsed and every value checked, before anything runs (SystemExit(2)
+    from argparse, or UsageError/SourcesError/OverrideError, on bad input)."""
+    from crawler.overrides import checked_overrides, parse_pairs
+
+    args = build_parser().parse_args(glue_free_text(sys.argv[1:] if argv is None else argv))
+    for name, default in (("db", None), ("sources", None), ("verbose", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    if args.db is not None and not args.db.strip():
+        raise UsageError("--db is empty")
+    if args.func is cmd_crawl or (
+        args.func is cmd_extract and re.match(r"^https?://", args.target)
+    ):
+        args.overrides = checked_overrides(args.set)
+    elif hasattr(args, "set"):
+        args.overrides = parse_pairs(args.set)
+    if args.func is cmd_query and args.search is not None:
+        from storage.search import parse_search
+
+        parse_search(args.search)
+    return args
+
+
+def quiet_broken_pipe() -> int:
+    """Standard output's reader went away (`veille query | head`): stop, quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_PIPE
+
+
+def _failure_line(exc: Exception, args: argparse.Namespace | None) -> tuple[str, int]:
+    """One line and an exit status for an exception that ended a command."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from crawler.overrides import OverrideError
+    from storage.db import DatabaseError
+    from storage.queries import QueryError
+
+    if isinstance(exc, SourcesError | UsageError | OverrideError | QueryError | DatabaseError):
+        return f"veille: {exc}", EXIT_NOTHING
+    db = safe_url((args.db if args else None) or os.environ.get("VEILLE_DB") or "")
+    if isinstance(exc, SQLAlchemyError):
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"veille: database error ({db}): {reason}", EXIT_SOME_FAILED
+    if isinstance(exc, OSError):
+        return f"veille: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), EXIT_NOTHING
+    return (
+        f"veille: unexpected error: {type(exc).__name__}: {mask_secrets(str(exc))} "
+        "(run with -v for the traceback)",
+        EXIT_SOME_FAILED,
+    )
+
+
+def mask_secrets(text: str) -> str:
+    """Any database URL in `text` with its password shown as ***."""
+    return re.sub(r"\b[a-z][a-z0-9+]*://\S+", lambda m: safe_url(m.group(0)), text)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `veille` command."""
-    args = build_parser().parse_args(argv)
-    for name, default in (("db", None), ("sources", None), ("verbose", False)):
-        if not hasattr(args, name):
-            setattr(args, name, default)
-    if args.func not in (cmd_crawl, cmd_extract, cmd_serve):  # they set up their own logging
-        logging.basicConfig(
-            level=logging.DEBUG if args.verbose else logging.WARNING,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+    args = None
     try:
-        return args.func(args)
-    except (SourcesError, UsageError) as exc:
-        print(f"veille: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from storage.queries import QueryError
-
-        if isinstance(exc, QueryError):
-            print(f"veille: {exc}", file=sys.stderr)
-            return 2
-        if isinstance(exc, SQLAlchemyError):
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            print(
-                f"veille: database error ({safe_url(args.db or default_url())}): {reason}",
-                file=sys.stderr,
+        args = prepare(argv)
+        if args.func not in (cmd_crawl, cmd_extract, cmd_serve):  # they set up their own logging
+            logging.basicConfig(
+                level=logging.DEBUG if args.verbose else logging.WARNING,
+                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             )
-            return 1
-        raise
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
+    except ShowAndExit as shown:
+        print(shown)
+        return EXIT_OK
+    except BrokenPipeError:
+        return quiet_broken_pipe()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if args is not None and args.verbose:
+            traceback.print_exc()
+        line, code = _failure_line(exc, args)
+        print(line, file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

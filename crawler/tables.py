@@ -1,0 +1,103 @@
+"""Tables for a terminal: cells cleaned of control characters, columns fitted to its width."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-_])")
+MIN_WIDTH = 8
+GAP = 2
+
+
+def clean(text: str, keep_newlines: bool = False) -> str:
+    """Text safe to print: terminal escape sequences and other control characters removed."""
+    text = ESCAPES.sub("", text)
+    keep = "\n" if keep_newlines else ""
+    return "".join(
+        c if c in keep or unicodedata.category(c) not in ("Cc", "Cf") or c == "\u200c" else " "
+        for c in text
+    )
+
+
+def cell(value: Any) -> str:
+    """A value as one line of a table cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, list):
+        if value and isinstance(value[0], dict):
+            return "; ".join(str(v.get("text") or v) for v in value)
+        return "; ".join(str(v) for v in value)
+    return " ".join(clean(str(value)).split())
+
+
+def width(text: str) -> int:
+    """Columns the text takes on a terminal (wide East Asian characters take two)."""
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
+def fit(text: str, size: int) -> str:
+    """The text cut (with …) or padded to `size` columns."""
+    if width(text) <= size:
+        return text + " " * (size - width(text))
+    out, used = [], 0
+    for ch in text:
+        w = width(ch)
+        if used + w > size - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…" + " " * (size - 1 - used)
+
+
+def fitted_widths(natural: list[int], keys: set[int], total: int) -> list[int]:
+    """Column widths that fit `total`: the widest non-key column gives way first, down to
+    MIN_WIDTH, then the next widest; key columns keep their width."""
+    widths = list(natural)
+    budget = total - GAP * (len(widths) - 1)
+    while sum(widths) > budget:
+        shrinkable = [i for i in range(len(widths)) if i not in keys and widths[i] > MIN_WIDTH]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=widths.__getitem__)
+        runner_up = max((widths[i] for i in shrinkable if i != widest), default=MIN_WIDTH)
+        if widths[widest] > runner_up:
+            excess = sum(widths) - budget
+            widths[widest] = max(MIN_WIDTH, runner_up, widths[widest] - excess)
+        else:
+            widths[widest] -= 1
+    return widths
+
+
+def write_table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    out: TextIO,
+    keys: Sequence[str] = (),
+    total: int | None = None,
+) -> None:
+    """Aligned columns fitting the terminal; key columns (an id, a URL) are never cut."""
+    if not rows:
+        out.write("(nothing matches)\n")
+        return
+    cells = [[cell(r.get(c)) for c in columns] for r in rows]
+    natural = [max(width(c), *(width(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    total = total or shutil.get_terminal_size((120, 20)).columns
+    key_index = {i for i, c in enumerate(columns) if c in keys}
+    widths = fitted_widths(natural, key_index, total)
+    for line in ([list(columns)], cells):
+        for row in line:
+            out.write(
+                (" " * GAP).join(fit(c, w) for c, w in zip(row, widths, strict=True)).rstrip()
+                + "\n"
+            )
