@@ -200,9 +200,8 @@ def read_database(args: argparse.Namespace) -> Any:
 def resolve_sectors(values: list[str]) -> list[str]:
     """Sector names as the vocabulary spells them, matched case- and accent-insensitively;
     `help` lists the vocabulary."""
-    from storage.search import fold
-
     from crawler.detection.rules import sector_names
+    from storage.search import fold
 
     vocabulary = sector_names()
     by_fold = {fold(name): name for name in vocabulary}
@@ -250,11 +249,10 @@ def cmd_sources(args: argparse.Namespace) -> int:
         "status",
         "last_success_at",
         "last_new_item_at",
-        "consecutive_failures",
         "next_poll",
         "url",
     )
-    write_rows(health, args.format, columns, keys=("source", "url"))
+    write_rows(health, args.format, columns, keys=("source", "status", "url"))
     print(f"{len(sources)} sources valid in {args.sources or default_path()}", file=sys.stderr)
     return 0
 
@@ -294,9 +292,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if failing:
         print("\nfailing feeds:")
         columns = ("source", "status", "url", "last_error")
-        write_rows(failing, "table", columns, keys=("source", "url"))
+        write_rows(failing, "table", columns, keys=("source", "status", "url"))
     print("\nfeeds:")
-    write_rows(stats["feeds"], "table", FEED_HEALTH_COLUMNS, keys=("source", "url"))
+    write_rows(stats["feeds"], "table", FEED_HEALTH_COLUMNS, keys=("source", "status", "url"))
     return 0
 
 
@@ -308,7 +306,6 @@ FEED_HEALTH_COLUMNS = (
     "status",
     "last_success_at",
     "last_new_item_at",
-    "consecutive_failures",
     "next_poll",
     "url",
 )
@@ -473,8 +470,8 @@ def cmd_errors(args: argparse.Namespace) -> int:
     since = parse_when(args.since) if args.since else None
     engine = read_database(args)
     rows = recent_failures(engine, args.source, since, args.limit)
-    columns = ("last_attempt_at", "source", "kind", "attempts", "status", "url", "error")
-    write_rows(rows, args.format, columns, keys=("last_attempt_at", "source", "url"))
+    columns = ("last_attempt_at", "source", "kind", "status", "error", "url")
+    write_rows(rows, args.format, columns, keys=("last_attempt_at", "source"))
     return 0
 
 
@@ -551,8 +548,8 @@ def cmd_db_describe(args: argparse.Namespace) -> int:
     from storage.describe import datasette_metadata
 
     url = args.db or default_url()
-    engine = read_database(args)
-    json.dump(datasette_metadata(engine, url), sys.stdout, ensure_ascii=False, indent=2)
+    read_database(args)  # it exists, at the newest schema
+    json.dump(datasette_metadata(url), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return 0
 

@@ -46,10 +46,18 @@ def width(text: str) -> int:
     )
 
 
-def fit(text: str, size: int) -> str:
-    """The text cut (with …) or padded to `size` columns."""
+def fit(text: str, size: int, middle: bool = False) -> str:
+    """The text cut (with …, at the end or in the middle) or padded to `size` columns."""
     if width(text) <= size:
         return text + " " * (size - width(text))
+    if middle and size > MIN_WIDTH:
+        head = fit(text, (size + 1) // 2).rstrip(" …")
+        tail = ""
+        for ch in reversed(text):
+            if width(head) + 1 + width(ch + tail) > size:
+                break
+            tail = ch + tail
+        return fit(head + "…" + tail, size)
     out, used = [], 0
     for ch in text:
         w = width(ch)
@@ -95,9 +103,8 @@ def write_table(
     total = total or shutil.get_terminal_size((120, 20)).columns
     key_index = {i for i, c in enumerate(columns) if c in keys}
     widths = fitted_widths(natural, key_index, total)
+    middles = [c.endswith("url") for c in columns]  # an address keeps its end in view
     for line in ([list(columns)], cells):
         for row in line:
-            out.write(
-                (" " * GAP).join(fit(c, w) for c, w in zip(row, widths, strict=True)).rstrip()
-                + "\n"
-            )
+            fitted = (fit(c, w, m) for c, w, m in zip(row, widths, middles, strict=True))
+            out.write((" " * GAP).join(fitted).rstrip() + "\n")

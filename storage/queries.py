@@ -330,25 +330,41 @@ def feed_health(engine: Engine, sources: list) -> list[dict[str, Any]]:
     return with_article_health(engine, rows)
 
 
-def articles_all_failed(engine: Engine) -> dict[int, int]:
-    """Per feed whose articles all failed since it was last fetched: how many failed. (A feed
-    that answers but whose every article page fails is failing too.)"""
-    failures = (
-        select(Feed.id, Feed.source_id, Feed.last_fetched_at, func.count(UrlFailure.url))
-        .join(UrlFailure, UrlFailure.feed_id == Feed.id)
-        .where(UrlFailure.last_attempt_at >= Feed.last_fetched_at)
-        .group_by(Feed.id, Feed.source_id, Feed.last_fetched_at)
+def last_runs_by_source(conn: Connection, lookback: int = 200) -> dict[str, tuple[Any, dict]]:
+    """Per source, the start and counts of the last finished crawl that included it."""
+    runs = conn.execute(
+        select(CrawlRun.started_at, CrawlRun.sources, CrawlRun.counts)
+        .where(CrawlRun.status != "running")
+        .order_by(CrawlRun.id.desc())
+        .limit(lookback)
     )
-    out = {}
+    out: dict[str, tuple[Any, dict]] = {}
+    for started_at, names, counts in runs:
+        for name in names or []:
+            out.setdefault(name, (started_at, (counts or {}).get(name) or {}))
+    return out
+
+
+def articles_all_failed(engine: Engine) -> dict[int, int]:
+    """Per feed whose articles all failed in the last crawl of its source (it stored none,
+    and the feed's article URLs failed): how many failed. A feed that answers but whose
+    every article page fails is failing too."""
+    out: dict[int, int] = {}
     with engine.connect() as conn:
-        for feed_id, source_id, fetched_at, failed in conn.execute(failures):
-            stored = conn.scalar(
-                select(
-                    exists().where(Article.source_id == source_id, Article.fetched_at >= fetched_at)
+        for name, (started_at, counts) in last_runs_by_source(conn).items():
+            if counts.get("new", 0) or not counts.get("errors", 0):
+                continue
+            failed = (
+                select(UrlFailure.feed_id, func.count())
+                .join(Source, Source.id == UrlFailure.source_id)
+                .where(
+                    Source.name == name,
+                    UrlFailure.feed_id.is_not(None),
+                    UrlFailure.last_attempt_at >= started_at,
                 )
+                .group_by(UrlFailure.feed_id)
             )
-            if not stored:
-                out[feed_id] = failed
+            out.update(dict(conn.execute(failed).all()))
     return out
 
 
@@ -358,7 +374,7 @@ def with_article_health(engine: Engine, rows: list[dict[str, Any]]) -> list[dict
     for row in rows:
         n = failed.get(row.get("id"))  # type: ignore[arg-type]
         if n and not row["status"].startswith(("failing", "disabled")):
-            row["status"] = f"failing ({n} articles failed)"
+            row["status"] = f"failing ({n} article(s) failed)"
     return rows
 
 
@@ -402,7 +418,7 @@ def recent_failures(
     with engine.connect() as conn:
         rows = [
             {
-                "last_attempt_at": iso(r[0]),
+                "last_attempt_at": iso(r[0] and r[0].replace(microsecond=0)),
                 "source": r[1],
                 "kind": "article (gone)" if r[2] else "article",
                 "attempts": r[3],
@@ -414,7 +430,7 @@ def recent_failures(
         ]
         rows += [
             {
-                "last_attempt_at": iso(r[0]),
+                "last_attempt_at": iso(r[0] and r[0].replace(microsecond=0)),
                 "source": r[1],
                 "kind": r[2],
                 "attempts": r[3],
