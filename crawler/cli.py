@@ -820,9 +820,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:
-        if args is not None and args.verbose:
-            traceback.print_exc()
         line, code = _failure_line(exc, args)
+        if args is not None and args.verbose and "unexpected error" in line:
+            traceback.print_exc()
         print(line, file=sys.stderr)
         return code
 

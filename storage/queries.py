@@ -182,7 +182,7 @@ def find_stories(engine: Engine, f: Filters, limit: int | None = None) -> list[d
         for (story_id,) in conn.execution_options(stream_results=True, yield_per=500).execute(
             newest
         ):
-            if story_id not in seen:
+            if story_id is not None and story_id not in seen:  # None: not grouped yet
                 seen.add(story_id)
                 ids.append(story_id)
                 if limit is not None and len(ids) >= limit:
