@@ -569,8 +569,12 @@ def glue_free_text(argv: list[str]) -> list[str]:
     out: list[str] = []
     args = iter(argv)
     for arg in args:
+        if arg.startswith("--") and arg.endswith("=--"):  # argparse would read it as []
+            raise UsageError(f"{arg}: '--' is not a value")
         if arg in FREE_TEXT_OPTIONS:
             value = next(args, None)
+            if value == "--":
+                raise UsageError(f"{arg} --: '--' is not a value")
             out.append(arg if value is None else f"{arg}={value}")
         else:
             out.append(arg)
