@@ -128,7 +128,9 @@ def run_crawl(settings: Settings) -> CrawlReport:
                 errors.append(
                     f"{n} unexpected error(s) in the {c.spidercls.name} spider; see the log"
                 )
-        if unread := unread_sources(names, store.counts):
-            errors.insert(0, f"no listing read for {len(unread)} source(s): {', '.join(unread)}")
-        finish_run(store.engine, run_id, status, store.counts, errors)
+        unread = unread_sources(names, store.counts)
+        said = (
+            [f"no listing read for {len(unread)} source(s): {', '.join(unread)}"] if unread else []
+        )
+        finish_run(store.engine, run_id, status, store.counts, said + errors)
     return CrawlReport(run_id, status, store.counts, errors)
