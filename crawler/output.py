@@ -45,6 +45,7 @@ def write_rows(
     fmt: str,
     table_columns: Sequence[str],
     out: TextIO | None = None,
+    *,
     keys: Sequence[str] = (),
 ) -> None:
     """Rows in one of FORMATS, to `out` (default: the current standard output); a table
