@@ -188,7 +188,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     else:
         rows = find_articles(engine, filters, limit, with_text=args.with_text)
         columns = ("id", "published_at", "source", "is_agreement", "score", "sectors", "title")
-        write_rows(rows, args.format, columns, keys=("id", "published_at"))
+        write_rows(rows, args.format, columns, keys=("id", "published_at", "source"))
     return 0
 
 

@@ -10,6 +10,8 @@ from typing import Any, TextIO
 
 ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-_])")
 MIN_WIDTH = 8
+OTHER_CAP = 16  # a column other than the widest, when the table is too wide
+WIDEST_SHARE = 0.55  # of the room left by the key columns, for the widest other column
 GAP = 2
 
 
@@ -69,21 +71,29 @@ def fit(text: str, size: int, middle: bool = False) -> str:
 
 
 def fitted_widths(natural: list[int], keys: set[int], total: int) -> list[int]:
-    """Column widths that fit `total`: the widest non-key column gives way first, down to
-    MIN_WIDTH, then the next widest; key columns keep their width."""
+    """Column widths that fit `total`: key columns keep their width; the other columns are
+    cut to OTHER_CAP, less if need be to leave the widest of them WIDEST_SHARE of the room,
+    and the widest takes what is left."""
     widths = list(natural)
     budget = total - GAP * (len(widths) - 1)
-    while sum(widths) > budget:
-        shrinkable = [i for i in range(len(widths)) if i not in keys and widths[i] > MIN_WIDTH]
-        if not shrinkable:
-            break
-        widest = max(shrinkable, key=widths.__getitem__)
-        runner_up = max((widths[i] for i in shrinkable if i != widest), default=MIN_WIDTH)
-        if widths[widest] > runner_up:
-            excess = sum(widths) - budget
-            widths[widest] = max(MIN_WIDTH, runner_up, widths[widest] - excess)
-        else:
-            widths[widest] -= 1
+    flexible = [i for i in range(len(widths)) if i not in keys]
+    if sum(widths) <= budget or not flexible:
+        return widths
+    widest = max(flexible, key=natural.__getitem__)
+    others = [i for i in flexible if i != widest]
+    room = budget - sum(natural[i] for i in keys)
+    wanted = min(natural[widest], max(MIN_WIDTH, int(room * WIDEST_SHARE)))
+    cap = OTHER_CAP
+    while cap > MIN_WIDTH and room - sum(min(natural[i], cap) for i in others) < wanted:
+        cap -= 1
+    for i in others:
+        widths[i] = min(natural[i], cap)
+    widths[widest] = max(MIN_WIDTH, min(natural[widest], room - sum(widths[i] for i in others)))
+    slack = room - sum(widths[i] for i in flexible)
+    for i in others:  # room the widest did not need goes back to the others
+        grow = min(slack, natural[i] - widths[i])
+        widths[i] += max(0, grow)
+        slack -= max(0, grow)
     return widths
 
 
