@@ -245,3 +245,53 @@ def test_output_to_a_closed_pipe_ends_quietly(command: list[str], tmp_path: Path
     reader.wait()
     assert writer.stderr == ""
     assert writer.returncode in (0, 141)
+
+
+def test_a_password_in_the_query_string_is_never_shown(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a password is a PostgreSQL matter")
+    url = db_url + "&password=hunter2secret"  # trust authentication: accepted and unused
+    assert veille("db", "upgrade", "--db", url).returncode == 0
+    for command in (["stats"], ["status"], ["db", "upgrade"], ["query", "--sector", "x"]):
+        result = veille(*command, "--db", url)
+        assert "hunter2secret" not in result.stdout + result.stderr, command
+    assert "password=***" in veille("stats", "--db", url).stdout
+
+
+def test_progress_is_shown_on_a_terminal_only(server: FixtureServer, tmp_path: Path) -> None:
+    import pty
+
+    server.add("/slow/feed", Route(rss(server.base, "/slow/a1"), RSS, delay=2.5))
+    path = sources_file(tmp_path, slow=f"{server.base}/slow/feed")
+    outputs = {}
+    for quiet in (False, True):
+        leader, follower = pty.openpty()
+        db = tmp_path / f"v{quiet}.sqlite3"
+        args = ["crawl", "--db", str(db), "--sources", str(path), *FAST]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "crawler.cli", *args, *(["--quiet"] if quiet else [])],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env={**os.environ, "NO_PROXY": "127.0.0.1,localhost"},
+        )
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        proc.wait(timeout=60)
+        os.close(leader)
+        outputs[quiet] = (seen.decode("utf-8", "replace"), proc.stdout.read().decode())
+    loud, quiet_run = outputs[False], outputs[True]
+    assert "requests " in loud[0] and "stored " in loud[0], loud
+    assert "requests " not in quiet_run[0]
+    assert "source " in loud[1] and "source " not in quiet_run[1]  # --quiet: no table
+    assert quiet_run[1].startswith("crawl #1: ok")
+    piped = veille("crawl", "--db", str(tmp_path / "p.sqlite3"), "--sources", str(path), *FAST)
+    assert "requests " not in piped.stderr  # not a terminal: no progress
