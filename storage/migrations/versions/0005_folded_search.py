@@ -2,8 +2,8 @@
 declared the way Datasette recognises it; a PostgreSQL tsvector over the same copy), and JSON
 columns are rewritten as real UTF-8 instead of \\uXXXX escapes.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from storage.search import searchable
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -119,4 +119,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0004 is not reversible: restore a backup instead")
+    raise NotImplementedError("0005 is not reversible: restore a backup instead")
