@@ -18,6 +18,7 @@ from typing import Any
 from crawler.output import FORMATS, write_rows
 from crawler.settings import VERSION
 from crawler.sources import SourcesError, default_path, load_sources, select
+from crawler.tables import clean
 from storage.db import default_url, open_database, safe_url
 
 RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
@@ -490,7 +491,6 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def render_article(row: dict[str, Any]) -> str:
     """One article for a reader: what it is, the verdict and why, its agreements, its text."""
-    from crawler.output import clean
 
     verdict = "an industrial agreement" if row["is_agreement"] else "not an industrial agreement"
     lines = [
@@ -824,11 +824,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:
-        line, code = _failure_line(exc, args)
-        if args is not None and args.verbose and "unexpected error" in line:
-            traceback.print_exc()
-        print(line, file=sys.stderr)
-        return code
+        return report_failure(exc, args)
+
+
+def report_failure(exc: Exception, args: argparse.Namespace | None) -> int:
+    """Say in one line on stderr what ended the command (a traceback too for a bug, with
+    -v); its exit status."""
+    line, code = _failure_line(exc, args)
+    if args is not None and args.verbose and "unexpected error" in line:
+        traceback.print_exc()
+    print(clean(line), file=sys.stderr)  # it may quote the user's input: no escapes
+    return code
 
 
 if __name__ == "__main__":

@@ -156,9 +156,8 @@ def run(argv: list[str]) -> tuple[int, str, str]:
             code = cli.EXIT_OK if args.func in WRITERS else cli.main(argv)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 2
-        except Exception as exc:  # what prepare() raises, main() would print as one line
-            line, code = cli._failure_line(exc, None)
-            err.write(line + "\n")
+        except Exception as exc:  # what prepare() raises, main() reports so
+            code = cli.report_failure(exc, None)
     return code, out.getvalue(), err.getvalue()
 
 
