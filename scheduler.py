@@ -517,14 +517,12 @@ class Service:
             self.scheduler.modify_job(JOB_PREFIX + name, next_run_time=datetime.now(UTC))
 
     def _command(self, name: str) -> tuple[list[str], dict[str, str]]:
-        from sqlalchemy import make_url
-
-        from storage.db import normalize_url
+        from storage.db import has_secret
 
         cmd = [sys.executable, "-m", "crawler.cli", "crawl", "--source", name]
         cmd += ["--sources", self.options.sources_path]
         env = dict(os.environ)
-        if make_url(normalize_url(self.options.db_url)).password:
+        if has_secret(self.options.db_url):
             env["VEILLE_DB"] = self.options.db_url  # a password stays out of `ps`
         else:
             cmd += ["--db", self.options.db_url]

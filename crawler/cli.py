@@ -289,11 +289,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         for r in stats["runs"]
     ]
     write_rows(runs, "table", ("id", "started_at", "finished_at", "status", "new", "errors"))
-    failing = [f for f in stats["feeds"] if f["status"].startswith("failing")]
-    if failing:
-        print("\nfailing feeds:")
-        columns = ("source", "status", "url", "last_error")
-        write_rows(failing, "table", columns, keys=("source", "status", "url"))
+    write_failing_feeds(stats["feeds"])
     print("\nfeeds:")
     write_rows(stats["feeds"], "table", FEED_HEALTH_COLUMNS, keys=("source", "status", "url"))
     return 0
@@ -346,6 +342,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
 
 
+def failing(feeds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The feeds that fail: their own requests, or every article they listed."""
+    return [f for f in feeds if f["status"].startswith("failing")]
+
+
+def write_failing_feeds(feeds: list[dict[str, Any]]) -> None:
+    """A `failing feeds:` table, when some feed fails."""
+    if rows := failing(feeds):
+        print("\nfailing feeds:")
+        columns = ("source", "status", "url", "last_error")
+        write_rows(rows, "table", columns, keys=("source", "status", "url"))
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from scheduler import scheduled_jobs
     from storage.queries import iso, statistics
@@ -380,7 +389,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         for r in stats["runs"]
     ]
     if args.format != "table":
-        status = {"next_polls": schedule, "last_runs": runs, "last_24h": stats["last_24h"]}
+        status = {
+            "next_polls": schedule,
+            "last_runs": runs,
+            "last_24h": stats["last_24h"],
+            "failing_feeds": failing(stats["feeds"]),
+        }
         write_rows([status], args.format, ())
         return 0
     print(f"database: {safe_url(args.db or default_url())}")
@@ -394,6 +408,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print("\nlast runs:")
     columns = ("id", "started_at", "finished_at", "status", "new", "agreements", "errors")
     write_rows(runs, "table", (*columns, "sources"), keys=("id", "started_at"))
+    write_failing_feeds(stats["feeds"])
     return 0
 
 

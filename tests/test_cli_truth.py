@@ -99,8 +99,11 @@ def test_a_feed_whose_articles_all_fail_is_failing_and_its_errors_are_listed(
     assert status == {"mwn": "ok", "broken": "failing (2 article(s) failed)"}
     stats = json.loads(veille("stats", "--db", db_url, "--format", "json").stdout)[0]
     assert {f["source"]: f["status"] for f in stats["feeds"]}["broken"].startswith("failing")
-    table = veille("stats", "--db", db_url)
-    assert "failing feeds:" in table.stdout and "/broken/feed" in table.stdout
+    for command in ("stats", "status"):
+        table = veille(command, "--db", db_url)
+        assert "failing feeds:" in table.stdout and "/broken/feed" in table.stdout, command
+    status_json = json.loads(veille("status", "--db", db_url, "--format", "json").stdout)[0]
+    assert [f["source"] for f in status_json["failing_feeds"]] == ["broken"]
     errors = veille("errors", "--db", db_url, "--format", "jsonl")
     rows = [json.loads(line) for line in errors.stdout.splitlines()]
     assert sorted(r["url"].removeprefix(base) for r in rows) == ["/broken/a1", "/broken/a2"]
@@ -295,3 +298,20 @@ def test_progress_is_shown_on_a_terminal_only(server: FixtureServer, tmp_path: P
     assert quiet_run[1].startswith("crawl #1: ok")
     piped = veille("crawl", "--db", str(tmp_path / "p.sqlite3"), "--sources", str(path), *FAST)
     assert "requests " not in piped.stderr  # not a terminal: no progress
+
+
+def test_a_password_never_goes_on_a_crawl_command_line() -> None:
+    from types import SimpleNamespace
+
+    import scheduler
+
+    for url, secret in (
+        ("postgresql://u:hunter2@127.0.0.1/test", True),
+        ("postgresql://u@127.0.0.1/test?password=hunter2", True),
+        ("postgresql://u@127.0.0.1/test", False),
+    ):
+        options = SimpleNamespace(db_url=url, sources_path="s.toml", settings=[])
+        cmd, env = scheduler.Service._command(SimpleNamespace(options=options), "lematin")
+        assert ("hunter2" in " ".join(cmd)) is False
+        assert (env.get("VEILLE_DB") == url) is secret
+        assert ("--db" in cmd) is not secret
