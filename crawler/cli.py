@@ -13,13 +13,16 @@ import traceback
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.output import FORMATS, write_rows
 from crawler.settings import VERSION
 from crawler.sources import SourcesError, default_path, load_sources, select
 from crawler.tables import clean
 from storage.db import default_url, open_database, safe_url
+
+if TYPE_CHECKING:  # Scrapy is imported only by the commands that crawl
+    from crawler.runner import CrawlReport
 
 RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
 MAX_PAGE_BYTES = 20 * 1024 * 1024
@@ -98,9 +101,9 @@ def crawl_exit_code(status: str, unread: list[str], selected: list[str]) -> int:
     return EXIT_OK if status == "ok" else EXIT_SOME_FAILED
 
 
-def crawl_summary(report: Any, unread: list[str]) -> str:
+def crawl_summary(report: CrawlReport, unread: list[str]) -> str:
     """The one line that says how a crawl went."""
-    names = sorted(report.counts) or []
+    names = sorted(report.counts)
     total = {k: sum(c.get(k, 0) for c in report.counts.values()) for k in ("new", "agreements")}
     errors = sum(c.get("errors", 0) for c in report.counts.values())
     line = f"crawl #{report.run_id}: {report.status}"
@@ -118,7 +121,7 @@ def crawl_summary(report: Any, unread: list[str]) -> str:
     return line
 
 
-def crawl_rows(report: Any) -> list[dict[str, Any]]:
+def crawl_rows(report: CrawlReport) -> list[dict[str, Any]]:
     """Per source: listings, new articles, agreements, duplicates, errors."""
     rows = []
     for name in sorted(report.counts):
