@@ -488,10 +488,34 @@ def cmd_errors(args: argparse.Namespace) -> int:
 
     since = parse_when(args.since) if args.since else None
     engine = read_database(args)
-    rows = recent_failures(engine, args.source, since, args.limit)
-    columns = ("last_attempt_at", "source", "kind", "status", "error", "url")
-    write_rows(rows, args.format, columns, keys=("last_attempt_at", "source"))
+    limit = args.limit if args.limit is not None else (50 if args.format == "table" else None)
+    rows = recent_failures(engine, args.source, since, limit)
+    if args.format == "table":
+        sys.stdout.write(render_errors(rows))
+    else:
+        write_rows(rows, args.format, ())
     return 0
+
+
+def render_errors(rows: list[dict[str, Any]]) -> str:
+    """Failures for a terminal, two lines each: when, outlet, kind, status and address (cut in
+    the middle), then the reason."""
+    import shutil
+
+    from crawler.tables import cell, fit
+
+    if not rows:
+        return "(nothing matches)\n"
+    total = shutil.get_terminal_size((120, 20)).columns
+    lines = []
+    for row in rows:
+        head = "  ".join(
+            cell(row[k]) for k in ("last_attempt_at", "source", "kind", "status") if row[k]
+        )
+        room = max(20, total - len(head) - 2)
+        lines.append(f"{head}  {fit(cell(row['url']), room, middle=True).rstrip()}")
+        lines.append("    " + fit(cell(row["error"]), max(20, total - 4)).rstrip())
+    return "\n".join(lines) + "\n"
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -704,7 +728,9 @@ def _add_reading(sub: Any, common: argparse.ArgumentParser) -> None:
     errors = sub.add_parser("errors", parents=[common], help="recent failed URLs and why")
     errors.add_argument("--source", action="append", default=[], metavar="NAME")
     errors.add_argument("--since", type=when, metavar="D", help="2025-11-03, an ISO time, or 7d")
-    errors.add_argument("--limit", type=positive_int(), default=50, metavar="N")
+    errors.add_argument(
+        "--limit", type=positive_int(), metavar="N", help="table: 50 newest unless given"
+    )
     _format(errors)
     errors.set_defaults(func=cmd_errors)
 

@@ -420,7 +420,7 @@ def recent_failures(
             {
                 "last_attempt_at": iso(r[0] and r[0].replace(microsecond=0)),
                 "source": r[1],
-                "kind": "article (gone)" if r[2] else "article",
+                "kind": "gone" if r[2] else "article",
                 "attempts": r[3],
                 "status": r[4],
                 "url": r[5],
