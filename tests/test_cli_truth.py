@@ -109,6 +109,10 @@ def test_a_feed_whose_articles_all_fail_is_failing_and_its_errors_are_listed(
     assert sorted(r["url"].removeprefix(base) for r in rows) == ["/broken/a1", "/broken/a2"]
     assert all(r["source"] == "broken" and r["status"] == 500 for r in rows)
     assert all(r["error"] for r in rows)
+    shown = veille("errors", "--db", db_url, env={"COLUMNS": "100"}).stdout.splitlines()
+    assert len(shown) == 4 and all(len(line) <= 100 for line in shown)
+    assert shown[0].endswith(("/broken/a1", "/broken/a2")) and "500" in shown[0]
+    assert shown[1].startswith("    ") and "500" in shown[1]
     for args, expected in (
         (["--source", "BROKEN"], 2),
         (["--source", "mwn"], 0),
