@@ -154,6 +154,25 @@ def _postgres_engine(parsed: URL, readonly: bool) -> Engine:
     return engine
 
 
+def _sqlite_read_connection(path: Path) -> sqlite3.Connection:
+    """A read-only connection (mode=ro). A WAL database needs its -shm file, which a user who
+    may not write the directory cannot create; when no writer has the file open (no -wal
+    file), nothing can change under the reader, and it is opened immutable instead."""
+    base = f"file:{quote(str(path.resolve()))}?mode=ro"
+    conn = sqlite3.connect(
+        base, uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+    )
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() or os.access(path.parent, os.W_OK):
+            raise
+        conn.close()
+    return sqlite3.connect(base + "&immutable=1", uri=True, check_same_thread=False)
+
+
 def _sqlite_readonly_engine(path: Path | None) -> Engine:
     """SQLite opened with mode=ro: no file is created, no write can happen."""
     if path is None:
@@ -163,13 +182,8 @@ def _sqlite_readonly_engine(path: Path | None) -> Engine:
             f"no veille database at {path}; `veille crawl` or `veille db upgrade` creates it "
             "(--db or VEILLE_DB name another)"
         )
-    target = f"file:{quote(str(path.resolve()))}?mode=ro"
     engine = create_engine(
-        "sqlite://",
-        creator=lambda: sqlite3.connect(
-            target, uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-        ),
-        json_serializer=dump_json,
+        "sqlite://", creator=lambda: _sqlite_read_connection(path), json_serializer=dump_json
     )
 
     @event.listens_for(engine, "connect")

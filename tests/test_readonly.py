@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -11,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage.db import DatabaseError, open_database
-from tests.conftest import PG_DSN, veille
+from tests.conftest import PG_DSN, ROOT, veille
 
 READERS = [["query"], ["stats"], ["status"], ["errors"], ["show", "1"], ["db", "describe"]]
 
@@ -64,14 +68,28 @@ def test_an_old_schema_is_not_migrated_by_a_reader(tmp_path: Path) -> None:
 
 
 def test_a_file_the_user_may_only_read_is_read(tmp_path: Path) -> None:
-    db = tmp_path / "v.sqlite3"
+    """A database in a directory the user may not write (no -shm file can be created)."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "v.sqlite3"
     open_database(str(db)).dispose()
-    for leftover in tmp_path.glob("v.sqlite3-*"):
-        leftover.unlink()
+    assert sorted(p.name for p in folder.iterdir()) == ["v.sqlite3"]  # WAL files removed
     db.chmod(0o444)
-    result = veille("stats", "--db", str(db))
-    assert result.returncode == 0, result.stderr
-    assert oct(db.stat().st_mode & 0o777) == "0o444"
+    folder.chmod(0o555)
+    command = [sys.executable, "-m", "crawler.cli", "query", "--db", str(db), "--format", "json"]
+    if os.geteuid() == 0:  # root reads and writes anything: drop its capabilities, own nothing
+        if not shutil.which("setpriv"):
+            pytest.skip("needs setpriv to run without root's capabilities")
+        os.chown(db, 65534, 65534)
+        os.chown(folder, 65534, 65534)
+        command = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", *command]
+    try:
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == []
+        assert sorted(p.name for p in folder.iterdir()) == ["v.sqlite3"]
+    finally:
+        folder.chmod(0o755)
 
 
 def test_postgresql_readers_use_read_only_transactions(pg_ok: bool) -> None:
