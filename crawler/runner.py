@@ -53,6 +53,32 @@ class CrawlReport:
         return reached == 0 and total["listings_failed"] > 0 and len(network) == len(self.errors)
 
 
+def unread_sources(names: list[str], counts: dict[str, Counter[str]]) -> list[str]:
+    """The sources of which not one listing (feed or sitemap) was read or found unchanged."""
+    return [
+        n
+        for n in names
+        if not (
+            counts.get(n, {}).get("listings_read") or counts.get(n, {}).get("listings_unchanged")
+        )
+    ]
+
+
+def crawl_status(
+    names: list[str], counts: dict[str, Counter[str]], reasons: set[Any], write_errors: bool
+) -> str:
+    """ok (every source had a listing read), partial (some had none), failed (none had, or a
+    spider could not start, or articles could not be written), or interrupted."""
+    if None in reasons or write_errors:
+        return "failed"
+    if not reasons <= {"finished"}:
+        return "interrupted"
+    unread = unread_sources(names, counts)
+    if not unread:
+        return "ok"
+    return "failed" if len(unread) == len(names) else "partial"
+
+
 def scrapy_settings(overrides: dict[str, Any]) -> Settings:
     """veille's Scrapy settings (crawler/settings.py) with the command line's overrides."""
     settings = Settings()
@@ -91,12 +117,7 @@ def run_crawl(settings: Settings) -> CrawlReport:
         process.crawl(crawler, store=store)
         process.start()
         reasons = {c.stats.get_value("finish_reason") for c in crawlers}
-        if None in reasons:
-            status = "failed"  # a spider could not even start
-        elif store.write_errors:
-            status = "failed"
-        else:
-            status = "ok" if reasons <= {"finished"} else "interrupted"
+        status = crawl_status(names, store.counts, reasons, bool(store.write_errors))
     finally:
         store.flush()
         errors = store.write_errors + [
@@ -107,5 +128,9 @@ def run_crawl(settings: Settings) -> CrawlReport:
                 errors.append(
                     f"{n} unexpected error(s) in the {c.spidercls.name} spider; see the log"
                 )
-        finish_run(store.engine, run_id, status, store.counts, errors)
+        unread = unread_sources(names, store.counts)
+        said = (
+            [f"no listing read for {len(unread)} source(s): {', '.join(unread)}"] if unread else []
+        )
+        finish_run(store.engine, run_id, status, store.counts, said + errors)
     return CrawlReport(run_id, status, store.counts, errors)

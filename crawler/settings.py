@@ -59,6 +59,7 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.throttle.PoliteThrottle": 0,
+    "crawler.progress.Progress": 10,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 100,
@@ -72,4 +73,5 @@ VEILLE_SOURCES = None  # sources file; None = crawler.sources.default_path()
 VEILLE_SOURCE_NAMES: list[str] = []  # restrict the crawl to these sources
 VEILLE_SITEMAP_MAX_AGE_DAYS = 3
 VEILLE_STORE_BATCH = 50
+VEILLE_PROGRESS = False  # a progress line on stderr (veille crawl sets it on a terminal)
 VEILLE_RETRY_FAILED_RUNS = 5  # a failed article URL is retried on this many later runs

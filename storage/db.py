@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "veille_writes"
+SECRET_PARAMETERS = ("password", "passwd", "pass", "secret", "token", "sslpassword", "apikey")
+
+
+class DatabaseError(Exception):
+    """A database that cannot be opened as asked: a bad URL, a missing file, an old schema."""
+
+
+def dump_json(value: Any) -> str:
+    """JSON as real UTF-8 (not \\uXXXX escapes), so other tools read Arabic and accents."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def chunks(items: list, size: int = 500) -> Iterable[list]:
@@ -30,7 +46,10 @@ def default_url() -> str:
     """`VEILLE_DB`, else a SQLite file under the user's data directory."""
     if url := os.environ.get("VEILLE_DB"):
         return url
-    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    try:
+        data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    except RuntimeError as exc:  # no HOME and no passwd entry
+        raise DatabaseError(f"no database given and no home directory ({exc}): use --db") from exc
     return f"sqlite:///{data_home / 'veille' / 'veille.sqlite3'}"
 
 
@@ -43,23 +62,64 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def safe_url(url: str) -> str:
-    """The URL with its password hidden, for logs and output."""
+def parse_url(url: str) -> URL:
+    """The URL parsed, or DatabaseError saying why not (secrets masked)."""
     try:
-        return make_url(normalize_url(url)).render_as_string(hide_password=True)
+        parsed = make_url(normalize_url(url))
+        parsed.get_dialect()  # an unknown or uninstalled driver fails here
+    except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as exc:
+        raise DatabaseError(f"{safe_url(url)}: not a database URL veille can use ({exc})") from exc
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(f"{safe_url(url)}: veille works with SQLite and PostgreSQL only")
+    if parsed.get_backend_name() == "postgresql" and not parsed.database:
+        raise DatabaseError(f"{safe_url(url)}: no database name in the URL")
+    return parsed
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password hidden, in the user part and in `?password=`-style query
+    parameters alike, for logs and output (even when it does not parse)."""
+    try:
+        shown = make_url(normalize_url(url)).render_as_string(hide_password=True)
     except Exception:
-        return "<unparseable database URL>"
+        shown = re.sub(r"(://[^:/@?]*:)[^@/?]*@", r"\1***@", url)
+    names = "|".join(SECRET_PARAMETERS)
+    return re.sub(rf"([?&](?:{names})=)[^&#]*", r"\1***", shown, flags=re.IGNORECASE)
 
 
-def make_engine(url: str | None = None) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and immediate write transactions."""
-    url = normalize_url(url or default_url())
-    parsed = make_url(url)
+def has_secret(url: str) -> bool:
+    """Whether the URL holds a password (user part or `?password=`): keep it off command lines."""
+    try:
+        parsed = make_url(normalize_url(url))
+    except Exception:
+        return True  # unparseable: assume the worst
+    return bool(parsed.password) or any(k.lower() in SECRET_PARAMETERS for k in parsed.query)
+
+
+def _sqlite_path(parsed: URL) -> Path | None:
+    return Path(parsed.database) if parsed.database and parsed.database != ":memory:" else None
+
+
+def make_engine(url: str | None = None, readonly: bool = False) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and immediate write transactions.
+    `readonly` opens an existing database for reading only and never creates one."""
+    url = url or default_url()
+    parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        return _postgres_engine(parsed, readonly)
+    path = _sqlite_path(parsed)
+    if readonly:
+        return _sqlite_readonly_engine(path)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create the database at {path}: {exc.strerror}") from exc
+    engine = create_engine(
+        parsed,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        json_serializer=dump_json,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -75,6 +135,65 @@ def make_engine(url: str | None = None) -> Engine:
     def _on_begin(conn: Any) -> None:
         writes = conn.get_execution_options().get(WRITE_OPTION)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(parsed: URL, readonly: bool) -> Engine:
+    engine = create_engine(
+        parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10}, json_serializer=dump_json
+    )
+    if readonly:
+
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_conn: Any, _record: Any) -> None:
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET default_transaction_read_only = on")
+            dbapi_conn.commit()
+
+    return engine
+
+
+def _sqlite_read_connection(path: Path) -> sqlite3.Connection:
+    """A read-only connection (mode=ro). A WAL database needs its -shm file, which a user who
+    may not write the directory cannot create; when no writer has the file open (no -wal
+    file), nothing can change under the reader, and it is opened immutable instead."""
+    base = f"file:{quote(str(path.resolve()))}?mode=ro"
+    conn = sqlite3.connect(
+        base, uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+    )
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() or os.access(path.parent, os.W_OK):
+            raise
+        conn.close()
+    return sqlite3.connect(base + "&immutable=1", uri=True, check_same_thread=False)
+
+
+def _sqlite_readonly_engine(path: Path | None) -> Engine:
+    """SQLite opened with mode=ro: no file is created, no write can happen."""
+    if path is None:
+        raise DatabaseError("an in-memory database has nothing to read")
+    if not path.is_file():
+        raise DatabaseError(
+            f"no veille database at {path}; `veille crawl` or `veille db upgrade` creates it "
+            "(--db or VEILLE_DB name another)"
+        )
+    engine = create_engine(
+        "sqlite://", creator=lambda: _sqlite_read_connection(path), json_serializer=dump_json
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        dbapi_conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
 
     return engine
 
@@ -120,8 +239,22 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def open_database(url: str | None = None) -> Engine:
-    """An engine on an up-to-date schema."""
-    engine = make_engine(url)
-    upgrade(engine)
+def open_database(url: str | None = None, readonly: bool = False) -> Engine:
+    """An engine on an up-to-date schema: migrated when writing; when only reading, the
+    database must exist at the newest schema already (DatabaseError says what to do)."""
+    engine = make_engine(url, readonly=readonly)
+    if not readonly:
+        upgrade(engine)
+        return engine
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    where = safe_url(str(url or default_url()))
+    if current is None:
+        raise DatabaseError(f"no veille database at {where}; `veille db upgrade` creates it")
+    if current != head:
+        raise DatabaseError(
+            f"the database at {where} has schema {current}, this veille needs {head}: "
+            "run `veille db upgrade`"
+        )
     return engine

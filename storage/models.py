@@ -26,6 +26,8 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.search import searchable
+
 JsonList = JSON().with_variant(JSONB(), "postgresql")
 WHEN = "coalesce(published_at, fetched_at)"
 
@@ -47,6 +49,12 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _searchable(context: Any) -> str:
+    """The folded copy of an inserted article's title, lead and text."""
+    row = context.get_current_parameters()
+    return searchable(row.get("title"), row.get("lead"), row.get("text"))
 
 
 class Base(DeclarativeBase):
@@ -116,6 +124,8 @@ class Article(Base):
     rules_version: Mapped[str | None] = mapped_column(String(64))
     story_id: Mapped[int | None] = mapped_column(Integer, index=True)
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # title, lead and text folded (storage/search.py): what full-text search indexes
+    search_text: Mapped[str] = mapped_column(Text, default=_searchable, nullable=False)
 
     # queries order and filter on when an article appeared: published, else fetched
     __table_args__ = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,19 +24,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from storage.db import chunks
-from storage.models import Article, CrawlRun, Feed, Source, appeared
-
-PHRASE_OR_WORD = re.compile(r'(-?)"([^"]*)"|(\S+)')
-WORD = re.compile(r"\w")
-
+from storage.models import Article, CrawlRun, Feed, Source, UrlFailure, appeared
+from storage.search import QueryError as QueryError
+from storage.search import bare, fts5_match, parse_search, tsquery
 
 DENSE_SEARCH = 2000  # matches from which a search walks the newest articles (SQLite)
 PG_DENSE_SEARCH = 10_000  # expected matches from which it does so on PostgreSQL
-FTS = table("articles_fts", column("rowid"), column("articles_fts"))  # SQLite FTS5, migration 0001
-
-
-class QueryError(ValueError):
-    """A filter the user gave that cannot be run, with why."""
+FTS = table("articles_fts", column("rowid"), column("articles_fts"))  # SQLite FTS5, migration 0004
+PG_MATCH = "articles.search @@ to_tsquery('simple', :q)"  # the tsvector column, migration 0004
 
 
 @dataclass
@@ -53,45 +47,13 @@ class Filters:
     search: str | None = None
 
 
-def fts5_query(user_text: str) -> str:
-    """A web-search style query ('a b', '"a phrase"', 'a OR b', '-word', 'pre*') as safe FTS5.
-
-    Every term is quoted, so no user text is read as FTS5 syntax.
-    """
-    positive: list[str] = []
-    negative: list[str] = []
-    for negate, phrase, word in PHRASE_OR_WORD.findall(user_text):
-        if word == "OR":
-            if positive and positive[-1] != "OR":
-                positive.append("OR")
-            continue
-        if word.startswith("-") and len(word) > 1:
-            negate, word = "-", word[1:]
-        token = phrase or word
-        prefix = not phrase and token.endswith("*")
-        token = token.rstrip("*") if prefix else token
-        if not WORD.search(token):
-            continue
-        quoted = '"' + token.replace('"', '""') + '"' + ("*" if prefix else "")
-        (negative if negate else positive).append(quoted)
-    while positive and positive[-1] == "OR":
-        positive.pop()
-    if not positive:
-        raise QueryError(f"search {user_text!r} has no word to look for")
-    query = " ".join(positive)
-    if negative:
-        query = f"({query}) NOT " + " NOT ".join(negative)
-    return query
-
-
 def _matches(conn: Connection, user_text: str) -> tuple[Any, Select]:
     """The search condition on articles, and a select of the ids it matches."""
+    search = parse_search(user_text)
     if conn.dialect.name == "postgresql":
-        condition = text("articles.search @@ websearch_to_tsquery('simple', :q)").bindparams(
-            q=user_text
-        )
+        condition = text(PG_MATCH).bindparams(q=tsquery(search))
         return condition, select(Article.id).where(condition)
-    matches = select(FTS.c.rowid).where(FTS.c.articles_fts.op("MATCH")(fts5_query(user_text)))
+    matches = select(FTS.c.rowid).where(FTS.c.articles_fts.op("MATCH")(fts5_match(search)))
     return Article.id.in_(matches), matches
 
 
@@ -107,8 +69,8 @@ def _many_matches(conn: Connection, user_text: str, limit: int | None) -> bool:
         dense = PG_DENSE_SEARCH
         plan = conn.exec_driver_sql(
             "EXPLAIN (FORMAT JSON) SELECT 1 FROM articles"
-            " WHERE search @@ websearch_to_tsquery('simple', %(q)s)",
-            {"q": user_text},
+            " WHERE search @@ to_tsquery('simple', %(q)s)",
+            {"q": tsquery(parse_search(user_text))},
         ).scalar()
         if plan[0]["Plan"]["Plan Rows"] >= dense:
             return True
@@ -148,7 +110,7 @@ def apply_filters(conn: Connection, statement: Select, f: Filters, many: bool = 
     if f.until:
         clauses.append(when < f.until)
     if f.sources:
-        clauses.append(Source.name.in_(f.sources))
+        clauses.append(func.lower(Source.name).in_([bare(n) for n in f.sources]))
     if f.languages:
         clauses.append(Article.language.in_(f.languages))
     if f.sectors:
@@ -233,7 +195,7 @@ def find_stories(engine: Engine, f: Filters, limit: int | None = None) -> list[d
         for (story_id,) in conn.execution_options(stream_results=True, yield_per=500).execute(
             newest
         ):
-            if story_id not in seen:
+            if story_id is not None and story_id not in seen:  # None: not grouped yet
                 seen.add(story_id)
                 ids.append(story_id)
                 if limit is not None and len(ids) >= limit:
@@ -297,7 +259,7 @@ def statistics(engine: Engine, runs: int = 10) -> dict[str, Any]:
         ).all()
         last_day = conn.execute(
             select(func.count(), func.count().filter(Article.is_agreement.is_(True))).where(
-                Article.fetched_at >= day_ago
+                appeared() >= day_ago
             )
         ).one()
     with Session(engine) as session:
@@ -317,7 +279,7 @@ def statistics(engine: Engine, runs: int = 10) -> dict[str, Any]:
         ],
         "languages": {lang or "unknown": c for lang, c in per_language},
         "runs": [run_row(r) for r in recent],
-        "feeds": [feed_row(r[0], r[1]) for r in feeds],
+        "feeds": with_article_health(engine, [feed_row(r[0], r[1]) for r in feeds]),
     }
 
 
@@ -337,6 +299,9 @@ def run_row(run: CrawlRun) -> dict[str, Any]:
 def feed_row(feed: Feed, source: str) -> dict[str, Any]:
     """A feed's health for output."""
     return {
+        "id": feed.id,
+        "last_fetched_at": iso(feed.last_fetched_at),
+        "status": f"failing ({feed.consecutive_failures})" if feed.consecutive_failures else "ok",
         "source": source,
         "url": feed.url,
         "kind": feed.kind,
@@ -375,7 +340,132 @@ def feed_health(engine: Engine, sources: list) -> list[dict[str, Any]]:
                 )
                 row["status"] = feed_status(feed, now, quiet_after, source.enabled)
                 rows.append(row)
+    return with_article_health(engine, rows)
+
+
+def last_runs_by_source(conn: Connection, lookback: int = 200) -> dict[str, tuple[Any, dict]]:
+    """Per source, the start and counts of the last finished crawl that included it."""
+    runs = conn.execute(
+        select(CrawlRun.started_at, CrawlRun.sources, CrawlRun.counts)
+        .where(CrawlRun.status != "running")
+        .order_by(CrawlRun.id.desc())
+        .limit(lookback)
+    )
+    out: dict[str, tuple[Any, dict]] = {}
+    for started_at, names, counts in runs:
+        for name in names or []:
+            out.setdefault(name, (started_at, (counts or {}).get(name) or {}))
+    return out
+
+
+def articles_all_failed(engine: Engine) -> dict[int, int]:
+    """Per feed whose articles all failed in the last crawl of its source (it stored none,
+    and the feed's article URLs failed): how many failed. A feed that answers but whose
+    every article page fails is failing too."""
+    out: dict[int, int] = {}
+    with engine.connect() as conn:
+        for name, (started_at, counts) in last_runs_by_source(conn).items():
+            if counts.get("new", 0) or not counts.get("errors", 0):
+                continue
+            failed = (
+                select(UrlFailure.feed_id, func.count())
+                .join(Source, Source.id == UrlFailure.source_id)
+                .where(
+                    Source.name == name,
+                    UrlFailure.feed_id.is_not(None),
+                    UrlFailure.last_attempt_at >= started_at,
+                )
+                .group_by(UrlFailure.feed_id)
+            )
+            out.update(dict(conn.execute(failed).all()))
+    return out
+
+
+def with_article_health(engine: Engine, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Feed rows whose articles all failed get status `failing (N articles)`."""
+    failed = articles_all_failed(engine)
+    for row in rows:
+        n = failed.get(row.get("id"))  # type: ignore[arg-type]
+        if n and not row["status"].startswith(("failing", "disabled")):
+            row["status"] = f"failing ({n} article(s) failed)"
     return rows
+
+
+def recent_failures(
+    engine: Engine, sources: list[str], since: datetime | None, limit: int | None
+) -> list[dict[str, Any]]:
+    """Failed article URLs and failing listings, newest first, with their reasons."""
+    articles = (
+        select(
+            UrlFailure.last_attempt_at,
+            Source.name,
+            UrlFailure.gone,
+            UrlFailure.attempts,
+            UrlFailure.status,
+            UrlFailure.url,
+            UrlFailure.error,
+        )
+        .join(Source, Source.id == UrlFailure.source_id)
+        .order_by(UrlFailure.last_attempt_at.desc())
+    )
+    listings = (
+        select(
+            Feed.last_fetched_at,
+            Source.name,
+            Feed.kind,
+            Feed.consecutive_failures,
+            Feed.last_status,
+            Feed.url,
+            Feed.last_error,
+        )
+        .join(Source, Source.id == Feed.source_id)
+        .where(Feed.consecutive_failures > 0)
+    )
+    if sources:
+        names = [bare(n) for n in sources]
+        articles = articles.where(func.lower(Source.name).in_(names))
+        listings = listings.where(func.lower(Source.name).in_(names))
+    if since:
+        articles = articles.where(UrlFailure.last_attempt_at >= since)
+        listings = listings.where(Feed.last_fetched_at >= since)
+    with engine.connect() as conn:
+        rows = [
+            {
+                "last_attempt_at": iso(r[0] and r[0].replace(microsecond=0)),
+                "source": r[1],
+                "kind": "gone" if r[2] else "article",
+                "attempts": r[3],
+                "status": r[4],
+                "url": r[5],
+                "error": r[6],
+            }
+            for r in conn.execute(articles.limit(limit))
+        ]
+        rows += [
+            {
+                "last_attempt_at": iso(r[0] and r[0].replace(microsecond=0)),
+                "source": r[1],
+                "kind": r[2],
+                "attempts": r[3],
+                "status": r[4],
+                "url": r[5],
+                "error": r[6],
+            }
+            for r in conn.execute(listings)
+        ]
+    rows.sort(key=lambda r: r["last_attempt_at"] or "", reverse=True)
+    return rows[:limit]
+
+
+def article_by_id(engine: Engine, article_id: int) -> dict[str, Any] | None:
+    """One stored article, as `veille query --with-text` gives it, or None."""
+    with Session(engine) as session:
+        found = session.execute(
+            select(Article, Source.name)
+            .join(Source, Source.id == Article.source_id)
+            .where(Article.id == article_id)
+        ).first()
+    return article_row(found[0], found[1], with_text=True) if found else None
 
 
 def feed_status(feed: Feed | None, now: datetime, quiet_after: timedelta, enabled: bool) -> str:

@@ -368,13 +368,13 @@ def test_one_agreement_across_outlets_and_languages(
 
 
 def test_migration_from_the_previous_schema_then_reclassify(db_url: str) -> None:
-    """A database filled by the previous version (schema 0005, before the agreement tables) is upgraded, and
+    """A database filled by the previous version (schema 0006, before the agreement tables) is upgraded, and
     `veille reclassify` gives its articles their agreements."""
     engine = make_engine(db_url)
     cfg = alembic_config()
     with writing(engine) as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0005")
+        command.upgrade(cfg, "0006")
     now = datetime.now(UTC)
     with writing(engine) as conn:  # rows as the previous version wrote them
         source_id = conn.execute(

@@ -251,3 +251,13 @@ def load_rules(directory: Path = RULES_DIR) -> RuleSet:
         lang: _build(lang, data[lang], common, arabic_amounts) for lang in LANGUAGES if lang in data
     }
     return RuleSet(languages, compute_rules_version(directory))
+
+
+@lru_cache(maxsize=4)
+def sector_names(directory: Path = RULES_DIR) -> tuple[str, ...]:
+    """The sector vocabulary: every `[[sector]]` name of the rules files, in file order."""
+    names: dict[str, None] = {}
+    for path in _rule_files(directory):
+        for entry in tomllib.loads(path.read_text(encoding="utf-8")).get("sector", []):
+            names.setdefault(str(entry["name"]), None)
+    return tuple(names)

@@ -4,8 +4,8 @@ agreements, the per-article records that report them, and their parties.
 Existing articles get their records from `veille reclassify` (the new rules version marks
 every stored verdict stale), so this migration only creates the tables.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,119 @@
+"""Read-only commands never create, migrate or write a database."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from storage.db import DatabaseError, open_database
+from tests.conftest import PG_DSN, ROOT, veille
+
+READERS = [["query"], ["stats"], ["status"], ["errors"], ["show", "1"], ["db", "describe"]]
+
+
+@pytest.mark.parametrize("command", [*READERS, ["sources", "--check"]])
+def test_a_mistyped_path_is_said_and_not_created(command: list[str], tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "veile.sqlite3"
+    result = veille(*command, "--db", str(missing))
+    assert result.returncode == 2, result.stderr
+    assert f"no veille database at {missing}" in result.stderr
+    assert not missing.parent.exists()
+
+
+def test_the_default_location_is_named_when_nothing_is_there(tmp_path: Path) -> None:
+    result = veille("query", env={"XDG_DATA_HOME": str(tmp_path), "VEILLE_DB": ""})
+    assert result.returncode == 2
+    assert str(tmp_path / "veille" / "veille.sqlite3") in result.stderr
+    assert not (tmp_path / "veille").exists()
+
+
+def test_readers_never_write(db_url: str) -> None:
+    open_database(db_url).dispose()  # created by a writer
+    engine = open_database(db_url, readonly=True)
+    with pytest.raises(SQLAlchemyError), engine.begin() as conn:
+        conn.execute(text("INSERT INTO sources (name) VALUES ('x')"))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sources")).scalar() == 0
+    engine.dispose()
+    for command in READERS[:4]:
+        result = veille(*command, "--db", db_url)
+        assert result.returncode == 0, (command, result.stderr)
+
+
+def test_an_old_schema_is_not_migrated_by_a_reader(tmp_path: Path) -> None:
+    from alembic import command
+
+    from storage.db import alembic_config, make_engine, writing
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine = make_engine(url)
+    cfg = alembic_config()
+    with writing(engine) as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+    engine.dispose()
+    result = veille("query", "--db", url)
+    assert result.returncode == 2 and "run `veille db upgrade`" in result.stderr
+    with pytest.raises(DatabaseError):
+        open_database(url, readonly=True)
+
+
+def test_a_file_the_user_may_only_read_is_read(tmp_path: Path) -> None:
+    """A database in a directory the user may not write (no -shm file can be created)."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "v.sqlite3"
+    open_database(str(db)).dispose()
+    assert sorted(p.name for p in folder.iterdir()) == ["v.sqlite3"]  # WAL files removed
+    db.chmod(0o444)
+    folder.chmod(0o555)
+    command = [sys.executable, "-m", "crawler.cli", "query", "--db", str(db), "--format", "json"]
+    if os.geteuid() == 0:  # root reads and writes anything: drop its capabilities, own nothing
+        if not shutil.which("setpriv"):
+            pytest.skip("needs setpriv to run without root's capabilities")
+        os.chown(db, 65534, 65534)
+        os.chown(folder, 65534, 65534)
+        command = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", *command]
+    try:
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == []
+        assert sorted(p.name for p in folder.iterdir()) == ["v.sqlite3"]
+    finally:
+        folder.chmod(0o755)
+
+
+def test_postgresql_readers_use_read_only_transactions(pg_ok: bool) -> None:
+    if not pg_ok:
+        pytest.skip("PostgreSQL is not available")
+    schema = "t_readonly_" + os.urandom(4).hex()
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    url = f"{PG_DSN}?options=-csearch_path%3D{schema}"
+    try:
+        result = veille("query", "--db", url)  # an empty schema: not a veille database
+        assert result.returncode == 2 and "no veille database" in result.stderr
+        with psycopg.connect(PG_DSN) as conn:
+            tables = conn.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s", (schema,)
+            ).fetchone()
+        assert tables == (0,)  # nothing was created
+        open_database(url).dispose()
+        engine = open_database(url, readonly=True)
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW default_transaction_read_only")).scalar() == "on"
+        with pytest.raises(SQLAlchemyError, match="read-only"), engine.begin() as conn:
+            conn.execute(text("INSERT INTO sources (name) VALUES ('x')"))
+        engine.dispose()
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
