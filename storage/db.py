@@ -87,15 +87,6 @@ def safe_url(url: str) -> str:
     return re.sub(rf"([?&](?:{names})=)[^&#]*", r"\1***", shown, flags=re.IGNORECASE)
 
 
-def has_secret(url: str) -> bool:
-    """Whether the URL holds a password (user part or `?password=`): keep it off command lines."""
-    try:
-        parsed = make_url(normalize_url(url))
-    except Exception:
-        return True  # unparseable: assume the worst
-    return bool(parsed.password) or any(k.lower() in SECRET_PARAMETERS for k in parsed.query)
-
-
 def _sqlite_path(parsed: URL) -> Path | None:
     return Path(parsed.database) if parsed.database and parsed.database != ":memory:" else None
 

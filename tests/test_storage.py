@@ -288,9 +288,8 @@ def test_search_and_stories_pages_are_the_newest_matches(db_url: str) -> None:
     assert stories_page[0]["url"] == f"https://alpha.ma/n/{total - 1}"
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite has none to lose
 def test_a_lost_postgresql_connection_is_retried(db_url: str) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only: SQLite has no connection to lose")
     import psycopg
 
     from tests.conftest import PG_DSN
