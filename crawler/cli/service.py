@@ -17,7 +17,8 @@ from storage.db import default_url
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from scheduler import ServiceError, ServiceOptions, serve, setup_logging
+    from crawler.service_log import setup_logging
+    from scheduler import ServiceError, ServiceOptions, serve
 
     sources_path = str(Path(args.sources or default_path()).resolve())
     load_sources(sources_path)
