@@ -10,11 +10,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler import stories
+from crawler.db.store import CrawlStore
 from crawler.detection import RULES_VERSION, detect
 from crawler.extract import extract
 from crawler.items import ArticleItem
 from crawler.urls import canonicalize, site_of
-from storage.store import CrawlStore
 
 logger = logging.getLogger(__name__)
 

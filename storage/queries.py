@@ -173,7 +173,7 @@ def find_articles(
         statement = select(Article, Source.name).join(Source, Source.id == Article.source_id)
         statement = newest_first(session.connection(), statement, f, limit).limit(limit)
         rows = [article_row(a, name, with_text) for a, name in session.execute(statement)]
-        from storage.agreement_queries import records_by_article  # it builds on this module
+        from storage.records import records_by_article
 
         records = records_by_article(session.connection(), [r["id"] for r in rows])
         for row in rows:

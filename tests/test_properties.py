@@ -378,13 +378,13 @@ def test_random_feeds_store_every_well_formed_item_once(
     goes through the listing parser and the store: every item with a good link is stored
     exactly once, no exception escapes."""
     from crawler import stories
+    from crawler.db.store import CrawlStore
     from crawler.items import ArticleItem
     from crawler.pipelines import not_after
     from crawler.sources import parse_sources
     from crawler.urls import canonicalize
     from spiders.base import fetchable
     from storage.db import open_database
-    from storage.store import CrawlStore
 
     n = next(EXAMPLES)
     feed_url = f"https://feeds.test/{n}"

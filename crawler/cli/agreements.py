@@ -46,7 +46,7 @@ def _agreement_table_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_agreements(args: argparse.Namespace) -> int:
-    from storage.agreement_queries import AgreementFilters, find_agreements
+    from crawler.db.agreement_queries import AgreementFilters, find_agreements
 
     filters = AgreementFilters(
         since=parse_when(args.since) if args.since else None,
@@ -74,7 +74,7 @@ def cmd_agreements(args: argparse.Namespace) -> int:
 
 
 def cmd_organisations(args: argparse.Namespace) -> int:
-    from storage.agreement_queries import list_organisations, organisation_detail
+    from crawler.db.agreement_queries import list_organisations, organisation_detail
 
     engine = read_database(args)
     if args.name is None:

@@ -18,9 +18,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from crawler import stories
+from crawler.core.common import as_utc
+from crawler.db.agreements import Reported, lede, store_records
 from crawler.items import ArticleItem
 from crawler.sources import Source
-from storage.agreements import Reported, lede, store_records
 from storage.db import chunks, writing
 from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure, appeared
 from storage.models import Source as SourceRow
@@ -28,11 +29,6 @@ from storage.models import Source as SourceRow
 logger = logging.getLogger(__name__)
 
 GONE_STATUSES = {404, 410}
-
-
-def as_utc(value: datetime) -> datetime:
-    """A timestamp read back from any backend, as aware UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def story_date(item: ArticleItem) -> datetime:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, or_, select, update
 
 from crawler.agreements import MERGE_WINDOW, Candidate, NewRecord, assign, signed_on, summary
+from crawler.core.common import as_utc
 from crawler.organisations import Match, fold_name, language_of, load_organisations, resolve
 from storage.db import chunks
 from storage.models import (
@@ -41,7 +42,7 @@ class Reported:
 
 
 def _upsert(conn: Connection, table: Any) -> Any:
-    from storage.store import _insert  # the dialect INSERT ... ON CONFLICT
+    from crawler.db.store import _insert  # the dialect INSERT ... ON CONFLICT
 
     return _insert(conn, table)
 
@@ -202,8 +203,6 @@ def _candidates(conn: Connection, seen: datetime, organisations: set[int]) -> li
 
 
 def _utc(value: datetime) -> datetime:
-    from storage.store import as_utc
-
     return as_utc(value)
 
 
