@@ -311,7 +311,7 @@ class Service:
 
     def reconcile(self) -> None:
         """Make the stored jobs match the sources file: add, rebuild changed, remove gone."""
-        from crawler.sources import load_sources
+        from crawler.core.sources import load_sources
 
         listed = load_sources(self.options.sources_path)
         if not listed and self.scheduler.get_jobs():

@@ -790,7 +790,7 @@ def test_query_filters_are_bound_parameters(
     ],
 )
 def test_bad_sources_value_names_the_entry(tmp_path: Path, toml: str, named: str) -> None:
-    from crawler.sources import SourcesError, load_sources
+    from crawler.core.sources import SourcesError, load_sources
 
     path = tmp_path / "sources.toml"
     path.write_text(f'[[source]]\nname = "ok"\nfeeds = ["https://a.ma/f"]\n\n[[source]]\n{toml}\n')

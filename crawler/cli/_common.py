@@ -7,8 +7,8 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from crawler.output import FORMATS
-from crawler.sources import load_sources
+from crawler.cli.output import FORMATS
+from crawler.core.sources import load_sources
 from storage.db import open_database
 
 if TYPE_CHECKING:  # Scrapy is imported only by the commands that crawl
@@ -106,7 +106,7 @@ def read_database(args: argparse.Namespace) -> Any:
 def resolve_sectors(values: list[str]) -> list[str]:
     """Sector names as the vocabulary spells them, matched case- and accent-insensitively;
     `help` lists the vocabulary."""
-    from crawler.detection.rules import sector_names
+    from crawler.core.detection.rules import sector_names
     from storage.search import fold
 
     vocabulary = sector_names()
@@ -134,7 +134,9 @@ class ShowAndExit(Exception):
 
 
 def add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...] = FORMATS) -> None:
-    parser.add_argument("--format", choices=choices, default="table")
+    parser.add_argument(
+        "--format", choices=choices, default="table", help=f"output: {', '.join(choices)}"
+    )
 
 
 def add_set(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -154,5 +156,11 @@ def common_options() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="sources file (default: $VEILLE_SOURCES, else the bundled one)",
     )
-    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="debug logs; the traceback of an unexpected error",
+    )
     return common

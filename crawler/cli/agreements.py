@@ -16,11 +16,12 @@ from crawler.cli._common import (
     resolve_sectors,
     when,
 )
-from crawler.output import write_rows
+from crawler.cli.output import write_rows
+from crawler.core.common import LANGUAGES
 
 
 def _rates_note() -> str:
-    from crawler.agreements import RATES_FILE, rates
+    from crawler.core.agreements import RATES_FILE, rates
 
     shown = ", ".join(f"1 {c} = {r:g} MAD" for c, r in rates().items() if c != "MAD")
     return f"{shown} ({RATES_FILE.name})"
@@ -34,7 +35,7 @@ AGREEMENT_KEYS = ("id", "first_seen")
 
 def _agreement_table_row(row: dict[str, Any]) -> dict[str, Any]:
     """An agreement row with the table's derived columns: names, value in MAD, outlets."""
-    from crawler.agreements import largest_in_mad
+    from crawler.core.agreements import largest_in_mad
 
     return {
         **row,
@@ -127,12 +128,24 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help=f"largest amount at least this many dirhams; {_rates_note()}",
     )
     agreements.add_argument("--min-score", type=number_in(0, 1), metavar="X", help="0..1")
-    agreements.add_argument("--lang", action="append", default=[], choices=("fr", "ar", "en"))
-    agreements.add_argument("--source", action="append", default=[], metavar="NAME")
+    agreements.add_argument(
+        "--lang",
+        action="append",
+        default=[],
+        choices=LANGUAGES,
+        help="this language only (repeatable)",
+    )
+    agreements.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="this source only (repeatable)",
+    )
     agreements.add_argument(
         "--search", metavar="TEXT", help="full-text search in the articles that report it"
     )
-    agreements.add_argument("--limit", type=positive_int(), metavar="N")
+    agreements.add_argument("--limit", type=positive_int(), metavar="N", help="at most N rows")
     add_format(agreements)
     agreements.set_defaults(func=cmd_agreements)
 
@@ -143,6 +156,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "name", nargs="?", metavar="NAME", help="show one organisation: aliases, agreements"
     )
     organisations.add_argument("--search", metavar="NAME", help="names containing this")
-    organisations.add_argument("--limit", type=positive_int(), metavar="N")
+    organisations.add_argument("--limit", type=positive_int(), metavar="N", help="at most N rows")
     add_format(organisations)
     organisations.set_defaults(func=cmd_organisations)

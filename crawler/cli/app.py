@@ -24,9 +24,9 @@ from crawler.cli.crawl import cmd_crawl
 from crawler.cli.pages import cmd_extract
 from crawler.cli.query import cmd_query
 from crawler.cli.service import cmd_serve
+from crawler.cli.tables import clean
+from crawler.core.sources import SourcesError
 from crawler.settings import VERSION
-from crawler.sources import SourcesError
-from crawler.tables import clean
 from storage.db import safe_url
 
 FREE_TEXT_OPTIONS = ("--search",)  # their value may start with "-": `--search -automobile`

@@ -7,8 +7,8 @@ import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from crawler.output import write_rows
-from crawler.sources import load_sources, select
+from crawler.cli.output import write_rows
+from crawler.core.sources import load_sources, select
 
 if TYPE_CHECKING:  # Scrapy is imported only by the commands that crawl
     from crawler.runner import CrawlReport
@@ -102,7 +102,13 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     crawl = sub.add_parser("crawl", parents=[common], help="one crawl now, then exit")
-    crawl.add_argument("--source", action="append", default=[], metavar="NAME")
+    crawl.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="this source only (repeatable)",
+    )
     add_set(crawl, "override a Scrapy setting (e.g. DOWNLOAD_DELAY=2)")
     crawl.add_argument(
         "-q", "--quiet", action="store_true", help="no progress line, no per-source table"

@@ -30,8 +30,8 @@ def read_page(path: Path) -> bytes:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from crawler.detection import detect
-    from crawler.extract import decode_html, extract
+    from crawler.core.detection import detect
+    from crawler.core.extract import decode_html, extract
     from storage.queries import iso
 
     target = args.target
@@ -123,7 +123,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "reclassify", parents=[common], help="re-run detection after a rules change"
     )
     reclass.add_argument("--all", action="store_true", help="every article, not just stale ones")
-    reclass.add_argument("--batch", type=positive_int(100_000), default=500, metavar="N")
+    reclass.add_argument(
+        "--batch",
+        type=positive_int(100_000),
+        default=500,
+        metavar="N",
+        help="articles per transaction (500)",
+    )
     reclass.set_defaults(func=cmd_reclassify)
 
     db = sub.add_parser("db", parents=[common], help="database maintenance")

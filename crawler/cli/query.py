@@ -13,7 +13,8 @@ from crawler.cli._common import (
     resolve_sectors,
     when,
 )
-from crawler.output import write_rows
+from crawler.cli.output import write_rows
+from crawler.core.common import LANGUAGES
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -50,8 +51,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     query.add_argument(
         "--until", type=when, metavar="D", help="same forms; a bare date includes that day"
     )
-    query.add_argument("--source", action="append", default=[], metavar="NAME")
-    query.add_argument("--lang", action="append", default=[], choices=("fr", "ar", "en"))
+    query.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="this source only (repeatable)",
+    )
+    query.add_argument(
+        "--lang",
+        action="append",
+        default=[],
+        choices=LANGUAGES,
+        help="this language only (repeatable)",
+    )
     query.add_argument(
         "--sector", action="append", default=[], metavar="S", help="`veille sectors` lists them"
     )
@@ -59,7 +72,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--search", metavar="TEXT", help='full-text search (words, "phrase", OR, -word, pre*)'
     )
     query.add_argument("--stories", action="store_true", help="one row per story")
-    query.add_argument("--limit", type=positive_int(), metavar="N")
+    query.add_argument("--limit", type=positive_int(), metavar="N", help="at most N rows")
     add_format(query)
-    query.add_argument("--with-text", action="store_true")
+    query.add_argument("--with-text", action="store_true", help="each article's text too")
     query.set_defaults(func=cmd_query)

@@ -16,9 +16,9 @@ from crawler.cli._common import (
     read_database,
     when,
 )
-from crawler.output import write_rows
-from crawler.sources import default_path, load_sources
-from crawler.tables import clean
+from crawler.cli.output import write_rows
+from crawler.cli.tables import clean
+from crawler.core.sources import default_path, load_sources
 from storage.db import default_url, safe_url
 
 FEED_HEALTH_COLUMNS = (
@@ -202,7 +202,7 @@ def render_errors(rows: list[dict[str, Any]]) -> str:
     the middle), then the reason."""
     import shutil
 
-    from crawler.tables import cell, fit
+    from crawler.cli.tables import cell, fit
 
     if not rows:
         return "(nothing matches)\n"
@@ -262,7 +262,7 @@ def render_article(row: dict[str, Any]) -> str:
 
 
 def cmd_sectors(args: argparse.Namespace) -> int:
-    from crawler.detection.rules import sector_names
+    from crawler.core.detection.rules import sector_names
 
     write_rows([{"sector": name} for name in sector_names()], args.format, ("sector",))
     return 0
@@ -286,7 +286,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     status.set_defaults(func=cmd_status)
 
     errors = sub.add_parser("errors", parents=[common], help="recent failed URLs and why")
-    errors.add_argument("--source", action="append", default=[], metavar="NAME")
+    errors.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="this source only (repeatable)",
+    )
     errors.add_argument("--since", type=when, metavar="D", help="2025-11-03, an ISO time, or 7d")
     errors.add_argument(
         "--limit", type=positive_int(), metavar="N", help="table: 50 newest unless given"

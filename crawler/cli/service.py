@@ -12,7 +12,7 @@ from crawler.cli._common import (
     positive_float,
     positive_int,
 )
-from crawler.sources import default_path, load_sources
+from crawler.core.sources import default_path, load_sources
 from storage.db import default_url
 
 

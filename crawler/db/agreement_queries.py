@@ -10,7 +10,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, Engine, Select, and_, func, or_, select
 
-from crawler.organisations import FUZZY_CUTOFF, FUZZY_MIN_CHARS, fold_name, lookup, resolve
+from crawler.core.organisations import FUZZY_CUTOFF, FUZZY_MIN_CHARS, fold_name, lookup, resolve
 from storage.db import chunks
 from storage.models import (
     Agreement,

@@ -17,11 +17,11 @@ from sqlalchemy import Connection, Engine, String, Table, bindparam, select, upd
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from crawler import stories
+from crawler.core import stories
 from crawler.core.common import as_utc
+from crawler.core.sources import Source
 from crawler.db.agreements import Reported, lede, store_records
 from crawler.items import ArticleItem
-from crawler.sources import Source
 from storage.db import chunks, writing
 from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure, appeared
 from storage.models import Source as SourceRow

@@ -16,10 +16,10 @@ from datetime import datetime
 from lxml import html as lxml_html
 from lxml.etree import ParserError
 
-from crawler.dates import to_utc
-from crawler.extract.decoding import _looks_binary, decode_html
-from crawler.extract.main_text import _main_text
-from crawler.extract.metadata import (
+from crawler.core.dates import to_utc
+from crawler.core.extract.decoding import _looks_binary, decode_html
+from crawler.core.extract.main_text import _main_text
+from crawler.core.extract.metadata import (
     _author,
     _canonical,
     _clean,
@@ -30,8 +30,8 @@ from crawler.extract.metadata import (
     _meta_map,
     _title,
 )
-from crawler.language import detect_language, language_scores
-from crawler.page_dates import page_date
+from crawler.core.language import detect_language, language_scores
+from crawler.core.page_dates import page_date
 
 LOGGER = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any
 
-from crawler.extract.metadata import _clean
+from crawler.core.extract.metadata import _clean
 
 LOGGER = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def _main_text(tree, url: str, title: str | None, fast: bool = False) -> str:
     if not raw:
         return ""
     lines: list[str] = []
-    for line in raw.split("\n"):
-        line = _clean(line.replace("spot_img", " "))
+    for piece in raw.split("\n"):
+        line = _clean(piece.replace("spot_img", " "))
         if not line:
             continue
         if _BOILERPLATE_LINE_RE.match(line):

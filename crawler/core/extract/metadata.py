@@ -11,8 +11,8 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import XPath
 
-from crawler.page_dates import NOT_IN_CHROME
-from crawler.urls import canonicalize
+from crawler.core.page_dates import NOT_IN_CHROME
+from crawler.core.urls import canonicalize
 
 LOGGER = logging.getLogger(__name__)
 

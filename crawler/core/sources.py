@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.urls import url_problem
+from crawler.core.urls import url_problem
 
 BUNDLED_SOURCES = Path(__file__).resolve().parent / "sources.toml"  # package data
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")  # 100: the sources.name column

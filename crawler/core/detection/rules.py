@@ -1,4 +1,4 @@
-"""Loading and compiling the rules files (crawler/rules/*.toml), once."""
+"""Loading and compiling the rules files (crawler/core/rules/*.toml), once."""
 
 from __future__ import annotations
 
