@@ -332,10 +332,6 @@ class CrawlStore:
         if url != target:
             self._batch.aliases[url] = target
 
-    def pending(self) -> int:
-        """How many writes wait for the next flush."""
-        return len(self._batch)
-
     # -- writing -----------------------------------------------------------------------------
 
     def flush(self) -> list[tuple[ArticleItem, int]]:

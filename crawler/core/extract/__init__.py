@@ -16,6 +16,7 @@ from datetime import datetime
 from lxml import html as lxml_html
 from lxml.etree import ParserError
 
+from crawler.core.common import LANGUAGES
 from crawler.core.dates import to_utc
 from crawler.core.extract.decoding import _looks_binary, decode_html
 from crawler.core.extract.main_text import _main_text
@@ -127,7 +128,7 @@ def _languages_for_dates(declared: str | None, hint: str | None) -> list[str] | 
     first = declared or _html_lang(hint)
     if first is None:
         return None
-    return [first, *[lang for lang in ("fr", "ar", "en") if lang != first]]
+    return [first, *[lang for lang in LANGUAGES if lang != first]]
 
 
 def extract(

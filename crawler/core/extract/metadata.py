@@ -11,6 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import XPath
 
+from crawler.core.common import LANGUAGES
 from crawler.core.page_dates import NOT_IN_CHROME
 from crawler.core.urls import canonicalize
 
@@ -21,7 +22,7 @@ def _html_lang(value: str | None) -> str | None:
     if not value:
         return None
     primary = re.split(r"[-_]", value.strip().lower(), maxsplit=1)[0]
-    return primary if primary in ("fr", "ar", "en") else None
+    return primary if primary in LANGUAGES else None
 
 
 _WS_RE = re.compile(r"\s+")
