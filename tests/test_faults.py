@@ -724,8 +724,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
     """`veille ARGS` in this process (fast): exit code, stdout, stderr."""
     import logging
 
-    from crawler import output
-    from crawler.cli import main
+    from crawler.cli import main, output
 
     root = logging.getLogger()
     handlers = list(root.handlers)
