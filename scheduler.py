@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import pickle
 import random
 import signal
 import subprocess
@@ -27,187 +26,72 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from crawler.core.polling import PollFacts, facts_from, human, jitter_for, poll_interval
+from crawler.service_log import setup_logging as setup_logging
+
 log = logging.getLogger("veille.service")
+
+# Each crawl is a child process running the CLI (crawler/cli/__main__.py): `veille crawl`.
+CRAWL_CHILD = (sys.executable, "-m", "crawler.cli", "crawl")
 
 JOB_PREFIX = "crawl:"
 JOB_FUNC = "scheduler:crawl_job"
 JOBS_TABLE = "apscheduler_jobs"
-
-# -- the polling policy ---------------------------------------------------------------------
-
-MIN_INTERVAL = 60  # the shortest interval a sources file accepts
-ADAPTIVE_FLOOR = 10 * 60  # a busy source is polled down to this, or its own interval if shorter
-ADAPTIVE_CEILING = 6 * 3600  # a quiet source is polled at least this often
-BACKOFF_CEILING = 12 * 3600  # a failing source is still polled at least this often
-HINT_MAX_FACTOR = 4  # a publisher's hint may stretch the interval this much, no more
-BUSY_NEW_PER_POLL = 2  # above this many new items per poll, poll faster
-QUIET_STREAK = 3  # after this many empty polls in a row, poll slower
-RECENT_POLLS = 6  # how many answered polls the policy looks back on
-
-
-@dataclass(frozen=True)
-class PollFacts:
-    """What the last polls of one source found; the input of `poll_interval`."""
-
-    interval: int  # configured interval, seconds
-    recent_new: tuple[int, ...] = ()  # new items per answered poll, newest first
-    poll_hint: int | None = None  # seconds the publisher suggests (ttl, updatePeriod, max-age)
-    retry_after: float | None = None  # seconds until the publisher's Retry-After expires
-    failures: int = 0  # consecutive failed polls
-
-
-@dataclass(frozen=True)
-class PollDecision:
-    """How long to wait before the next poll, and why."""
-
-    seconds: int
-    reason: str
-
-
-def poll_interval(facts: PollFacts) -> PollDecision:
-    """The next interval for a source, from its configured interval and its recent polls.
-
-    - failing: the configured interval doubled per consecutive failure, up to 12 h (a failing
-      source is never disabled; it is back at its normal pace as soon as it answers);
-    - busy (more than 2 new items per poll on average): faster, down to 10 min, or down to
-      the configured interval when that is shorter;
-    - quiet (3 or more empty polls in a row): slower, doubling per further empty poll, up to
-      6 h (or the configured interval when that is longer);
-    - a publisher's poll hint stretches the interval up to 4 times the configured one;
-    - an unexpired Retry-After is always waited out (up to 12 h).
-    """
-    base = max(facts.interval, MIN_INTERVAL)
-    if facts.failures > 0:
-        ceiling = max(BACKOFF_CEILING, base)
-        seconds = min(base * 2 ** min(facts.failures, 16), ceiling)
-        reason = f"backing off after {facts.failures} failure(s)"
-    else:
-        floor, ceiling = min(ADAPTIVE_FLOOR, base), max(ADAPTIVE_CEILING, base)
-        polls = facts.recent_new[:RECENT_POLLS]
-        mean = sum(polls) / len(polls) if polls else 0.0
-        streak = next((i for i, n in enumerate(polls) if n), len(polls))
-        if polls and mean > BUSY_NEW_PER_POLL:
-            seconds = base * max(0.25, BUSY_NEW_PER_POLL / mean)
-            reason = f"busy: {mean:.1f} new per poll"
-        elif streak >= QUIET_STREAK:
-            seconds = base * 2 ** (streak - QUIET_STREAK + 1)
-            reason = f"quiet: {streak} empty polls in a row"
-        else:
-            seconds, reason = base, "configured interval"
-        seconds = min(max(seconds, floor), ceiling)
-        if facts.poll_hint and facts.poll_hint > seconds:
-            hinted = min(facts.poll_hint, base * HINT_MAX_FACTOR, ceiling)
-            if hinted > seconds:
-                seconds, reason = hinted, f"publisher asks for {facts.poll_hint}s between polls"
-    if facts.retry_after and facts.retry_after > seconds:
-        seconds = min(facts.retry_after, max(BACKOFF_CEILING, base))
-        reason = f"Retry-After: {round(facts.retry_after)}s"
-    return PollDecision(max(MIN_INTERVAL, round(seconds)), reason)
-
-
-def jitter_for(seconds: float) -> float:
-    """Random spread around each fire time, so sources do not all poll at once."""
-    return min(seconds * 0.1, 300.0)
-
-
-def human(seconds: float | None) -> str:
-    """3600 -> '1h', 90 -> '1m30s'."""
-    if seconds is None:
-        return ""
-    seconds = round(seconds)
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    if seconds or not parts:
-        parts.append(f"{seconds}s")
-    return "".join(parts[:2])
-
 
 # -- what the database says of a source ------------------------------------------------------
 
 
 def source_facts(engine: Engine, name: str, interval: int, lookback: int = 200) -> PollFacts:
     """The policy's input for one source, from its feeds and the recent crawl runs."""
-    from storage.models import CrawlRun, Feed, Source
+    from storage.polls import poll_history
 
-    now = datetime.now(UTC)
-    with engine.connect() as conn:
-        feeds = conn.execute(
-            select(Feed.consecutive_failures, Feed.poll_hint_seconds, Feed.retry_after_at)
-            .join(Source, Source.id == Feed.source_id)
-            .where(Source.name == name)
-        ).all()
-        runs = conn.execute(
-            select(CrawlRun.status, CrawlRun.sources, CrawlRun.counts)
-            .where(CrawlRun.status != "running")
-            .order_by(CrawlRun.id.desc())
-            .limit(lookback)
-        ).all()
-    recent_new: list[int] = []
-    failed_runs = 0
-    counting_failed = True
-    for status, sources, counts in runs:
-        if name not in (sources or []):
-            continue
-        if counting_failed and status == "failed" and not (counts or {}).get(name):
-            failed_runs += 1  # the crawl itself died (crash, time limit) before polling
-            continue
-        counting_failed = False
-        c = (counts or {}).get(name) or {}
-        if c.get("listings_read", 0) + c.get("listings_unchanged", 0) > 0:
-            recent_new.append(int(c.get("new", 0)))
-            if len(recent_new) >= RECENT_POLLS:
-                break
-    # a source fails when every listing of it fails; one dead feed among good ones does not
-    feed_failures = min((f[0] or 0 for f in feeds), default=0)
-    hints = [f[1] for f in feeds if f[1]]
-    retry = [
-        (f[2].replace(tzinfo=UTC) if f[2].tzinfo is None else f[2]) - now for f in feeds if f[2]
-    ]
-    retry_after = max((r.total_seconds() for r in retry), default=0.0)
-    return PollFacts(
-        interval=interval,
-        recent_new=tuple(recent_new),
-        poll_hint=min(hints) if hints else None,
-        retry_after=retry_after if retry_after > 0 else None,
-        failures=max(feed_failures, failed_runs),
-    )
+    feeds, runs = poll_history(engine, name, lookback)
+    return facts_from(name, interval, feeds, runs, datetime.now(UTC))
 
 
 def scheduled_jobs(engine: Engine) -> dict[str, dict[str, Any]]:
-    """The service's jobs as stored: per source, its next poll and current interval."""
+    """The service's jobs, read through APScheduler's job store: per source, its next poll
+    and current interval."""
     from sqlalchemy import inspect
 
     if not inspect(engine).has_table(JOBS_TABLE):
         return {}
-    from sqlalchemy import column, table
-
-    jobs_t = table(JOBS_TABLE, column("id"), column("job_state"))
-    with engine.connect() as conn:
-        rows = conn.execute(select(jobs_t.c.id, jobs_t.c.job_state)).all()
     jobs = {}
-    for job_id, blob in rows:
-        if not job_id.startswith(JOB_PREFIX):
+    for job in _job_store(engine).get_all_jobs():
+        if not job.id.startswith(JOB_PREFIX):
             continue
-        try:
-            state = pickle.loads(blob)
-        except Exception:  # a job written by another version: show it without details
-            state = {}
-        trigger = state.get("trigger")
-        interval = getattr(trigger, "interval_length", None)
-        nrt = state.get("next_run_time")
-        kwargs = state.get("kwargs") or {}
-        spec = str(state.get("name") or "")
-        jobs[job_id.removeprefix(JOB_PREFIX)] = {
+        interval = getattr(job.trigger, "interval_length", None)
+        nrt = job.next_run_time
+        spec = str(job.name or "")
+        jobs[job.id.removeprefix(JOB_PREFIX)] = {
             "next_poll_at": nrt.astimezone(UTC) if nrt else None,
             "interval": interval,
-            "schedule": None if interval else spec.partition(": ")[2] or str(trigger),
-            "reason": kwargs.get("reason", ""),
-            "spec": state.get("name"),
+            "schedule": None if interval else spec.partition(": ")[2] or str(job.trigger),
+            "reason": (job.kwargs or {}).get("reason", ""),
         }
     return jobs
+
+
+def _job_store(engine: Engine) -> Any:
+    """APScheduler's SQLAlchemy job store on `engine`, for reading: a job it cannot restore
+    (written by another version) is left in place and not listed, never deleted."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    class ReadingJobStore(SQLAlchemyJobStore):
+        def _get_jobs(self, *conditions: Any) -> list[Any]:
+            rows = select(self.jobs_t.c.id, self.jobs_t.c.job_state).order_by(
+                self.jobs_t.c.next_run_time
+            )
+            jobs = []
+            with self.engine.connect() as conn:
+                for row in conn.execute(rows.where(*conditions) if conditions else rows):
+                    try:
+                        jobs.append(self._reconstitute_job(row.job_state))
+                    except Exception:
+                        log.debug("job %s cannot be restored by this version", row.id)
+            return jobs
+
+    return ReadingJobStore(engine=engine, tablename=JOBS_TABLE)
 
 
 def next_polls(engine: Engine) -> dict[str, str]:
@@ -427,7 +311,7 @@ class Service:
 
     def reconcile(self) -> None:
         """Make the stored jobs match the sources file: add, rebuild changed, remove gone."""
-        from crawler.sources import load_sources
+        from crawler.core.sources import load_sources
 
         listed = load_sources(self.options.sources_path)
         if not listed and self.scheduler.get_jobs():
@@ -524,7 +408,7 @@ class Service:
             self.scheduler.modify_job(JOB_PREFIX + name, next_run_time=datetime.now(UTC))
 
     def _command(self, name: str) -> tuple[list[str], dict[str, str]]:
-        cmd = [sys.executable, "-m", "crawler.cli", "crawl", "--source", name]
+        cmd = [*CRAWL_CHILD, "--source", name]
         cmd += ["--sources", self.options.sources_path]
         env = {**os.environ, "VEILLE_DB": self.options.db_url}  # never on a command line (`ps`)
         for pair in self.options.settings:
@@ -670,50 +554,12 @@ def _scheduler_class() -> type:
     return Scheduler
 
 
-class _StillRunning(logging.Filter):
-    """APScheduler's 'maximum number of running instances reached', said plainly."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if "maximum number of running instances" in record.getMessage():
-            job = str(record.args[0]) if record.args else "a job"
-            record.msg, record.args = (
-                "%s: poll skipped, its previous crawl is still running",
-                (job.split(":", 1)[0],),
-            )
-            record.levelno, record.levelname = logging.INFO, "INFO"
-        return True
-
-
 def _when(moment: datetime | None) -> str:
     if moment is None:
         return "paused"
     delta = (moment - datetime.now(UTC)).total_seconds()
     stamp = moment.astimezone(UTC).strftime("%H:%M:%S")
     return f"at {stamp}Z (in {human(max(0.0, delta))})"
-
-
-def setup_logging(log_file: str | None, verbose: bool = False) -> None:
-    """One line per event to stderr, and to `log_file` too when given (reopened if rotated)."""
-    from logging.handlers import WatchedFileHandler
-
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file:
-        Path(log_file).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(WatchedFileHandler(Path(log_file).expanduser(), encoding="utf-8"))
-    for name, level in (("veille.service", logging.DEBUG if verbose else logging.INFO),):
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        logger.propagate = False
-        for handler in handlers:
-            handler.setFormatter(formatter)
-            logger.addHandler(handler)
-    aps = logging.getLogger("apscheduler")
-    aps.setLevel(logging.WARNING)
-    aps.propagate = False
-    for handler in handlers:
-        aps.addHandler(handler)
-    logging.getLogger("apscheduler.scheduler").addFilter(_StillRunning())
 
 
 def serve(options: ServiceOptions) -> int:

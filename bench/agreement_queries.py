@@ -14,8 +14,8 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from storage.agreement_queries import AgreementFilters, agreements_statement, find_agreements
-from storage.agreements import sync_curated
+from crawler.db.agreement_queries import AgreementFilters, agreements_statement, find_agreements
+from crawler.db.agreements import sync_curated
 from storage.db import open_database, writing
 from storage.models import Agreement, AgreementParty, AgreementRecord, Article, Source
 

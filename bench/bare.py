@@ -23,7 +23,7 @@ from lxml import etree
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from crawler.sources import load_sources
+from crawler.core.sources import load_sources
 
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
 

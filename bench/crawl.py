@@ -50,17 +50,25 @@ OVERRIDES = {
 
 # (label, file suffix, function name): cumulative time of these, from the profile
 STAGES = [
-    ("extraction (crawler.extract.extract)", "crawler/extract.py", "extract"),
-    ("detection (crawler.detection.detect)", "crawler/detection/core.py", "detect"),
-    ("dedup: signature (crawler.stories.signature)", "crawler/stories.py", "signature"),
-    ("dedup: content_hash", "crawler/stories.py", "content_hash"),
-    ("dedup: story assignment (CrawlStore._assign_stories)", "storage/store.py", "_assign_stories"),
-    ("storage: CrawlStore.flush (all writes, incl. story assignment)", "storage/store.py", "flush"),
-    ("storage: known-URL filter (CrawlStore.claim)", "storage/store.py", "claim"),
+    ("extraction (crawler.core.extract.extract)", "crawler/core/extract/__init__.py", "extract"),
+    ("detection (crawler.core.detection.detect)", "crawler/core/detection/core.py", "detect"),
+    ("dedup: signature (crawler.core.stories.signature)", "crawler/core/stories.py", "signature"),
+    ("dedup: content_hash", "crawler/core/stories.py", "content_hash"),
+    (
+        "dedup: story assignment (CrawlStore._assign_stories)",
+        "crawler/db/store.py",
+        "_assign_stories",
+    ),
+    (
+        "storage: CrawlStore.flush (all writes, incl. story assignment)",
+        "crawler/db/store.py",
+        "flush",
+    ),
+    ("storage: known-URL filter (CrawlStore.claim)", "crawler/db/store.py", "claim"),
     ("listings: feedparser (parse_feed)", "spiders/feeds.py", "parse_feed"),
     ("listings: sitemaps (parse_sitemap)", "spiders/sitemaps.py", "parse_sitemap"),
     ("response.text decoding", "scrapy/http/response/text.py", "text"),
-    ("canonicalize (crawler.urls)", "crawler/urls.py", "canonicalize"),
+    ("canonicalize (crawler.core.urls)", "crawler/core/urls.py", "canonicalize"),
 ]
 
 

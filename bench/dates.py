@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from crawler.dates import MOROCCO_TZ
-from crawler.extract import decode_html, extract
+from crawler.core.dates import MOROCCO_TZ
+from crawler.core.extract import decode_html, extract
 
 
 def pages(dirs: list[Path]) -> list[tuple[str, str | None]]:

@@ -26,12 +26,12 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from crawler import stories
+from crawler.core import stories
+from crawler.core.sources import Source
+from crawler.db.store import CrawlStore
 from crawler.items import ArticleItem
-from crawler.sources import Source
 from storage.db import open_database, writing
 from storage.models import Article, StoryBand
-from storage.store import CrawlStore
 from tests.server import FixtureServer, Route
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,7 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.stories import load, pct
-from crawler import stories as st
+from crawler.core import stories as st
 
 
 def bigram_model(texts: list[str]) -> dict[str, list[str]]:

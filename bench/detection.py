@@ -30,10 +30,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from crawler.detection import RULES_VERSION, detect
-from crawler.detection.core import analyse, score_components
-from crawler.detection.rules import load_rules
-from crawler.detection.text import fold
+from crawler.core.detection import RULES_VERSION, detect
+from crawler.core.detection.core import analyse, score_components
+from crawler.core.detection.rules import load_rules
+from crawler.core.detection.text import fold
 
 LANGS = ("fr", "ar", "en")
 # Grid of the numeric scoring parameters tuned in --folds mode.

@@ -1,4 +1,4 @@
-"""Benchmark of the near-duplicate ("story") grouping in crawler/stories.py.
+"""Benchmark of the near-duplicate ("story") grouping in crawler/core/stories.py.
 
 Usage (from the project root):
 
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from crawler import stories as st
+from crawler.core import stories as st
 
 
 def load(corpus: Path) -> list[dict]:

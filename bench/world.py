@@ -541,9 +541,9 @@ def check(outlets: int, articles: int, sample: int) -> None:
     import statistics
     import time
 
-    from crawler import stories
-    from crawler.detection import detect
-    from crawler.extract import extract
+    from crawler.core import stories
+    from crawler.core.detection import detect
+    from crawler.core.extract import extract
 
     w = World(outlets, articles)
     sizes, hits, seeded, sigs, t_gen, t_ext = [], 0, 0, [], [], []

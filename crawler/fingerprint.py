@@ -6,7 +6,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.utils.request import RequestFingerprinter
 
-from crawler.urls import canonicalize
+from crawler.core.urls import canonicalize
 
 
 class CanonicalFingerprinter:

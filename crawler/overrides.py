@@ -36,7 +36,7 @@ def _getter(settings: Any, default: Any) -> Callable[[str], Any] | None:
 def checked_overrides(pairs: list[str]) -> dict[str, str]:
     """The overrides, each value read the way Scrapy will read it (so `DOWNLOAD_DELAY=abc`
     is refused here, in one line, rather than in a Twisted traceback mid-crawl)."""
-    from crawler.runner import scrapy_settings  # Scrapy only for commands that crawl
+    from crawler.scrapy_setup import scrapy_settings  # Scrapy only for commands that crawl
 
     overrides = parse_pairs(pairs)
     defaults = scrapy_settings({})

@@ -9,12 +9,12 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler import stories
-from crawler.detection import RULES_VERSION, detect
-from crawler.extract import extract
+from crawler.core import stories
+from crawler.core.detection import RULES_VERSION, detect
+from crawler.core.extract import extract
+from crawler.core.urls import canonicalize, site_of
+from crawler.db.store import CrawlStore
 from crawler.items import ArticleItem
-from crawler.urls import canonicalize, site_of
-from storage.store import CrawlStore
 
 logger = logging.getLogger(__name__)
 

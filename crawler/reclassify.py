@@ -10,8 +10,8 @@ from typing import Any, TextIO
 
 from sqlalchemy import Engine, bindparam, func, or_, select, update
 
-from crawler.detection import RULES_VERSION, detect
-from storage.agreements import Reported, forget_records, lede, store_records
+from crawler.core.detection import RULES_VERSION, detect
+from crawler.db.agreements import Reported, forget_records, lede, store_records
 from storage.db import writing
 from storage.models import Article
 

@@ -17,7 +17,7 @@ from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
-from crawler.urls import same_page
+from crawler.core.urls import same_page
 
 
 class RedirectLoop(IgnoreRequest):

@@ -3,7 +3,6 @@ record."""
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.scrapy_setup import quiet_scrapy_failures, scrapy_settings
 from spiders.base import open_store
 from spiders.listings import ListingsSpider
 from storage.runs import finish_run, start_run
@@ -25,12 +25,6 @@ OFFLINE_ERRORS = (  # Scrapy's (2.13+) and Twisted's names for "the network is n
     "NoRouteError",
     "ConnectError",
 )
-
-
-def quiet_scrapy_failures() -> None:
-    """Leave failed downloads to veille's own one-line messages, without Scrapy's tracebacks."""
-    for name in ("scrapy.downloadermiddlewares.robotstxt", "scrapy.downloadermiddlewares.retry"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @dataclass
@@ -77,15 +71,6 @@ def crawl_status(
     if not unread:
         return "ok"
     return "failed" if len(unread) == len(names) else "partial"
-
-
-def scrapy_settings(overrides: dict[str, Any]) -> Settings:
-    """veille's Scrapy settings (crawler/settings.py) with the command line's overrides."""
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
-    for key, value in overrides.items():
-        settings.set(key, value, priority="cmdline")
-    return settings
 
 
 def crawl_settings(

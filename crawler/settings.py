@@ -69,7 +69,7 @@ ITEM_PIPELINES = {
 
 # veille's own settings
 VEILLE_DB = None  # database URL; None = storage.db.default_url()
-VEILLE_SOURCES = None  # sources file; None = crawler.sources.default_path()
+VEILLE_SOURCES = None  # sources file; None = crawler.core.sources.default_path()
 VEILLE_SOURCE_NAMES: list[str] = []  # restrict the crawl to these sources
 VEILLE_SITEMAP_MAX_AGE_DAYS = 3
 VEILLE_STORE_BATCH = 50

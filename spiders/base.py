@@ -20,15 +20,15 @@ from scrapy.settings import Settings
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
-from crawler.extract import decode_html
+from crawler.core.extract import decode_html
+from crawler.core.sources import load_sources, select
+from crawler.core.urls import canonicalize, request_form, url_problem
+from crawler.db.store import CrawlStore, FeedState
 from crawler.items import ArticleItem
 from crawler.middlewares import SiteAsksToWait
 from crawler.redirects import RedirectLoop
-from crawler.sources import load_sources, select
 from crawler.throttle import clamp_hint, retry_after_seconds
-from crawler.urls import canonicalize, request_form, url_problem
 from storage.db import open_database
-from storage.store import CrawlStore, FeedState
 
 logger = logging.getLogger(__name__)
 

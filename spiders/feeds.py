@@ -13,7 +13,7 @@ import feedparser
 from scrapy.http import Response
 from scrapy.settings import Settings
 
-from crawler.dates import parse_date
+from crawler.core.dates import parse_date
 from crawler.throttle import clamp_hint
 from spiders.base import Entry, Listing, ListingError, ListingSpider, Reader, refuse_entities
 

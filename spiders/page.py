@@ -10,7 +10,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.runner import quiet_scrapy_failures, scrapy_settings
+from crawler.scrapy_setup import quiet_scrapy_failures, scrapy_settings
 
 
 class FetchError(RuntimeError):

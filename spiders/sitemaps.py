@@ -10,7 +10,7 @@ from scrapy.http import Response
 from scrapy.settings import Settings
 from scrapy.utils.gz import gunzip
 
-from crawler.dates import parse_date
+from crawler.core.dates import parse_date
 from spiders.base import Entry, Listing, ListingError, ListingSpider, Reader, refuse_entities
 
 PARSER = etree.XMLParser(

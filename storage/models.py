@@ -197,7 +197,7 @@ def appeared() -> Any:
 
 
 class Organisation(Base):
-    """A signatory: curated (crawler/rules/organisations.toml) or found by the crawl."""
+    """A signatory: curated (crawler/core/rules/organisations.toml) or found by the crawl."""
 
     __tablename__ = "organisations"
 
@@ -208,7 +208,7 @@ class Organisation(Base):
 
 
 class OrganisationAlias(Base):
-    """A name an organisation goes by, under its folded key (crawler.organisations.fold_name)."""
+    """A name an organisation goes by, under its folded key (crawler.core.organisations.fold_name)."""
 
     __tablename__ = "organisation_aliases"
 

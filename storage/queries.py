@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     Select,
@@ -72,10 +73,12 @@ def _many_matches(conn: Connection, user_text: str, limit: int | None) -> bool:
             " WHERE search @@ to_tsquery('simple', %(q)s)",
             {"q": tsquery(parse_search(user_text))},
         ).scalar()
-        if plan[0]["Plan"]["Plan Rows"] >= dense:
+        if plan is not None and plan[0]["Plan"]["Plan Rows"] >= dense:
             return True
     _, ids = _matches(conn, user_text)
-    return conn.scalar(select(func.count()).select_from(ids.limit(dense).subquery())) >= dense
+    return (
+        conn.scalar(select(func.count()).select_from(ids.limit(dense).subquery())) or 0
+    ) >= dense
 
 
 def _search_clause(conn: Connection, user_text: str, many: bool) -> Any:
@@ -102,7 +105,7 @@ def _sector_clause(conn: Connection, sector: str) -> Any:
 def apply_filters(conn: Connection, statement: Select, f: Filters, many: bool = False) -> Select:
     """The statement narrowed by every filter, all values as bound parameters."""
     when = appeared()
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     if f.agreements:
         clauses.append(Article.is_agreement.is_(True))
     if f.since:
@@ -123,7 +126,7 @@ def apply_filters(conn: Connection, statement: Select, f: Filters, many: bool = 
 def newest_first(conn: Connection, statement: Select, f: Filters, limit: int | None) -> Select:
     """The statement filtered and ordered newest first, the way that reads least: a search
     with few matches sorts them, anything else walks ix_articles_when until the page is full."""
-    many = bool(f.search) and _many_matches(conn, f.search, limit)
+    many = f.search is not None and bool(f.search) and _many_matches(conn, f.search, limit)
     when = appeared()
     if f.search and not many and conn.dialect.name == "postgresql":
         when = when + literal_column("interval '0'")  # no index serves it: PostgreSQL sorts
@@ -173,7 +176,7 @@ def find_articles(
         statement = select(Article, Source.name).join(Source, Source.id == Article.source_id)
         statement = newest_first(session.connection(), statement, f, limit).limit(limit)
         rows = [article_row(a, name, with_text) for a, name in session.execute(statement)]
-        from storage.agreement_queries import records_by_article  # it builds on this module
+        from storage.records import records_by_article
 
         records = records_by_article(session.connection(), [r["id"] for r in rows])
         for row in rows:
@@ -377,7 +380,7 @@ def articles_all_failed(engine: Engine) -> dict[int, int]:
                 )
                 .group_by(UrlFailure.feed_id)
             )
-            out.update(dict(conn.execute(failed).all()))
+            out.update({feed: n for feed, n in conn.execute(failed).all() if feed is not None})
     return out
 
 

@@ -7,7 +7,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, text, update
+from sqlalchemy import Connection, Engine, Table, select, text, update
 
 from storage.db import writing
 from storage.models import CrawlRun
@@ -28,7 +28,7 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
-RUNS = CrawlRun.__table__
+RUNS: Table = CrawlRun.__table__  # type: ignore[assignment]
 # PostgreSQL: a running crawl holds this session lock, per schema and run; the server drops it
 # when the crawl's connection goes, however the crawl died and on whichever machine it ran
 RUN_LOCK = "hashtextextended(current_schema() || '/crawl-run/' || CAST(:id AS text), 7262013)"

@@ -14,9 +14,9 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect
 
-from crawler.agreements import Candidate, NewRecord, assign, compatible_types, signed_on
-from crawler.organisations import clean_party, fold_name, resolve
-from storage.agreement_queries import AgreementFilters, agreements_statement
+from crawler.core.agreements import Candidate, NewRecord, assign, compatible_types, signed_on
+from crawler.core.organisations import clean_party, fold_name, resolve
+from crawler.db.agreement_queries import AgreementFilters, agreements_statement
 from storage.db import alembic_config, make_engine, open_database, writing
 from storage.models import Article, Source
 from tests import world

@@ -1,4 +1,4 @@
-"""crawler.dates: machine and human dates in French, Arabic and English, always UTC-aware."""
+"""crawler.core.dates: machine and human dates in French, Arabic and English, always UTC-aware."""
 
 from datetime import UTC, datetime
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.dates import parse_date, search_date
+from crawler.core.dates import parse_date, search_date
 
 
 def utc(*args: int) -> datetime:

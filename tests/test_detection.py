@@ -1,4 +1,4 @@
-"""Behaviour of the industrial-agreement detector (crawler.detection)."""
+"""Behaviour of the industrial-agreement detector (crawler.core.detection)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.detection import RULES_VERSION, Verdict, detect, load_rules, rules_hash
-from crawler.detection.amounts import as_number, find_amounts
-from crawler.detection.rules import RULES_DIR, compute_rules_version
-from crawler.detection.text import fold
+from crawler.core.detection import RULES_VERSION, Verdict, detect, load_rules, rules_hash
+from crawler.core.detection.amounts import as_number, find_amounts
+from crawler.core.detection.rules import RULES_DIR, compute_rules_version
+from crawler.core.detection.text import fold
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/dev"
 

@@ -1,4 +1,4 @@
-"""crawler.extract: fixtures pages end to end, metadata rules, decoding, robustness."""
+"""crawler.core.extract: fixtures pages end to end, metadata rules, decoding, robustness."""
 
 import time
 from dataclasses import FrozenInstanceError
@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
-from crawler.extract import Extracted, decode_html, detect_language, extract
-from crawler.urls import canonicalize
+from crawler.core.extract import Extracted, decode_html, detect_language, extract
+from crawler.core.urls import canonicalize
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 BASE = "https://example.test"

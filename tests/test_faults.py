@@ -724,8 +724,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
     """`veille ARGS` in this process (fast): exit code, stdout, stderr."""
     import logging
 
-    from crawler import output
-    from crawler.cli import main
+    from crawler.cli import main, output
 
     root = logging.getLogger()
     handlers = list(root.handlers)
@@ -790,7 +789,7 @@ def test_query_filters_are_bound_parameters(
     ],
 )
 def test_bad_sources_value_names_the_entry(tmp_path: Path, toml: str, named: str) -> None:
-    from crawler.sources import SourcesError, load_sources
+    from crawler.core.sources import SourcesError, load_sources
 
     path = tmp_path / "sources.toml"
     path.write_text(f'[[source]]\nname = "ok"\nfeeds = ["https://a.ma/f"]\n\n[[source]]\n{toml}\n')

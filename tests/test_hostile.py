@@ -234,7 +234,7 @@ def test_an_overlong_link_costs_only_itself(hostile: HostileRun) -> None:
 
 
 def test_a_source_name_over_its_column_is_refused() -> None:
-    from crawler.sources import SourcesError, parse_sources
+    from crawler.core.sources import SourcesError, parse_sources
 
     with pytest.raises(SourcesError, match="1 to 100"):
         parse_sources(f'[[source]]\nname = "{"n" * 101}"\nfeeds = ["http://h/f"]\n')
@@ -327,7 +327,7 @@ def test_malformed_links_cost_only_themselves(hostile: HostileRun) -> None:
 
 @pytest.mark.parametrize("url", BAD_LINKS)
 def test_malformed_urls_are_refused_in_the_sources_file(url: str) -> None:
-    from crawler.sources import SourcesError, parse_sources
+    from crawler.core.sources import SourcesError, parse_sources
 
     with pytest.raises(SourcesError, match="not an http"):
         parse_sources(f'[[source]]\nname = "s"\nfeeds = ["{url}"]\n')
@@ -687,7 +687,7 @@ def test_a_second_serve_through_a_symlink_is_refused(tmp_path: Path, sources: Pa
 
 
 def test_a_feed_listed_by_two_sources_is_refused() -> None:
-    from crawler.sources import SourcesError, parse_sources
+    from crawler.core.sources import SourcesError, parse_sources
 
     text = '[[source]]\nname = "a"\nfeeds = ["http://h/f"]\n[[source]]\nname = "b"\nfeeds = ["http://h/f"]\n'
     with pytest.raises(SourcesError, match="already a feed of source 'a'"):

@@ -303,11 +303,11 @@ def test_a_lost_write_does_not_save_the_feed_state(
 
     from sqlalchemy.exc import OperationalError
 
-    from crawler import stories
+    from crawler.core import stories
+    from crawler.core.sources import Source
+    from crawler.db.store import CrawlStore
     from crawler.items import ArticleItem
-    from crawler.sources import Source
     from storage.db import open_database
-    from storage.store import CrawlStore
 
     feed_url = "https://example.test/feed"
     store = CrawlStore(

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from crawler.detection import detect
-from crawler.detection.text import fold
+from crawler.core.detection import detect
+from crawler.core.detection.text import fold
 
 PROBES = sorted((Path(__file__).parent / "probes").glob("*.json"))
 

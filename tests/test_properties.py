@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from crawler.detection import detect
-from crawler.extract import Extracted, decode_html, extract
+from crawler.core.detection import detect
+from crawler.core.extract import Extracted, decode_html, extract
 from spiders.base import Listing, ListingError
 from spiders.feeds import parse_feed
 from spiders.sitemaps import parse_sitemap
@@ -214,11 +214,11 @@ class Failures(logging.Handler):
             self.records.append(record)
 
     def __enter__(self) -> Failures:
-        logging.getLogger("crawler.extract").addHandler(self)
+        logging.getLogger("crawler.core.extract").addHandler(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        logging.getLogger("crawler.extract").removeHandler(self)
+        logging.getLogger("crawler.core.extract").removeHandler(self)
         if self.records and not exc[0]:
             record = self.records[0]
             raise AssertionError(f"extract() failed inside: {record.exc_text or record.msg}")
@@ -377,14 +377,14 @@ def test_random_feeds_store_every_well_formed_item_once(
     """A feed of random items (good links; malformed ones; hostile titles, dates and <ttl>)
     goes through the listing parser and the store: every item with a good link is stored
     exactly once, no exception escapes."""
-    from crawler import stories
+    from crawler.core import stories
+    from crawler.core.sources import parse_sources
+    from crawler.core.urls import canonicalize
+    from crawler.db.store import CrawlStore
     from crawler.items import ArticleItem
     from crawler.pipelines import not_after
-    from crawler.sources import parse_sources
-    from crawler.urls import canonicalize
     from spiders.base import fetchable
     from storage.db import open_database
-    from storage.store import CrawlStore
 
     n = next(EXAMPLES)
     feed_url = f"https://feeds.test/{n}"

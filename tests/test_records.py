@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.detection import detect
-from crawler.detection.text import fold
+from crawler.core.detection import detect
+from crawler.core.detection.text import fold
 
 SEED = Path(__file__).resolve().parents[2] / "shared/seed-article.txt"
 KEYS = {"types", "parties", "sectors", "amounts", "count", "evidence"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler import (
+from crawler.core.polling import (
     ADAPTIVE_CEILING,
     ADAPTIVE_FLOOR,
     BACKOFF_CEILING,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sources import (
+from crawler.core.sources import (
     BUNDLED_SOURCES,
     SourcesError,
     load_sources,

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from crawler import stories
+from crawler.core import stories
+from crawler.core.sources import Source
+from crawler.db.store import CrawlStore
 from crawler.items import ArticleItem
 from crawler.reclassify import reclassify
-from crawler.sources import Source
 from storage.db import open_database
 from storage.models import Article, ArticleAlias, Feed, UrlFailure
-from storage.store import CrawlStore
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"
 SOURCES = [

@@ -1,4 +1,4 @@
-"""Behaviour tests for crawler/stories.py (near-duplicate story grouping)."""
+"""Behaviour tests for crawler/core/stories.py (near-duplicate story grouping)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as hyp
 
-from crawler import stories as st
+from crawler.core import stories as st
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/dev"
 

@@ -8,8 +8,8 @@ import io
 import json
 from pathlib import Path
 
-from crawler.output import write_rows
-from crawler.tables import clean, fit, width, write_table
+from crawler.cli.output import write_rows
+from crawler.cli.tables import clean, fit, width, write_table
 from tests.conftest import veille
 from tests.test_search import corpus  # noqa: F401 - the fixture
 

@@ -1,4 +1,4 @@
-"""crawler.urls: canonicalization rules, AMP detection, host keys."""
+"""crawler.core.urls: canonicalization rules, AMP detection, host keys."""
 
 from urllib.parse import unquote
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.urls import canonicalize, host_of, is_amp
+from crawler.core.urls import canonicalize, host_of, is_amp
 
 CANON = "https://lenouvelliste.ma/economie/made-in-morocco-accords"
 

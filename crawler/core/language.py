@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 
 _ARABIC_RANGES = (
     (0x0600, 0x06FF),
@@ -15,114 +17,12 @@ _ARABIC_LETTER = re.compile(
     "[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _ARABIC_RANGES) + "]"
 )
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
-_FR_STOPWORDS = frozenset(
-    [
-        "le",
-        "la",
-        "les",
-        "de",
-        "des",
-        "du",
-        "un",
-        "une",
-        "et",
-        "est",
-        "que",
-        "qui",
-        "dans",
-        "pour",
-        "pas",
-        "sur",
-        "au",
-        "aux",
-        "par",
-        "avec",
-        "ce",
-        "cette",
-        "ces",
-        "son",
-        "sa",
-        "ses",
-        "ont",
-        "été",
-        "être",
-        "il",
-        "elle",
-        "ils",
-        "elles",
-        "nous",
-        "vous",
-        "leur",
-        "leurs",
-        "mais",
-        "ou",
-        "où",
-        "sont",
-        "plus",
-        "selon",
-        "entre",
-        "deux",
-        "après",
-        "l",
-        "d",
-        "qu",
-        "n",
-        "s",
-        "c",
-        "j",
-        "lors",
-        "dont",
-        "très",
-        "aussi",
-        "ainsi",
-    ]
+# The stopwords live in crawler/core/rules/stopwords.toml, next to the other rules.
+_STOPWORDS = tomllib.loads(
+    (Path(__file__).resolve().parent / "rules" / "stopwords.toml").read_text(encoding="utf-8")
 )
-_EN_STOPWORDS = frozenset(
-    [
-        "the",
-        "of",
-        "and",
-        "to",
-        "is",
-        "that",
-        "for",
-        "with",
-        "was",
-        "by",
-        "from",
-        "it",
-        "be",
-        "are",
-        "this",
-        "which",
-        "has",
-        "have",
-        "were",
-        "will",
-        "its",
-        "their",
-        "not",
-        "or",
-        "but",
-        "after",
-        "said",
-        "been",
-        "who",
-        "would",
-        "also",
-        "into",
-        "than",
-        "more",
-        "about",
-        "between",
-        "over",
-        "under",
-        "while",
-        "there",
-        "these",
-        "those",
-    ]
-)
+_FR_STOPWORDS = frozenset(_STOPWORDS["fr"].split())
+_EN_STOPWORDS = frozenset(_STOPWORDS["en"].split())
 _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
 LANG_SAMPLE_CHARS = 6000
 

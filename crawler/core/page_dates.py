@@ -7,7 +7,7 @@ same day with a time of day; when htmldate has only a bare day (a URL's, or a he
 with a time under the title (veille's French and Moroccan Arabic month names, Eastern
 Arabic digits), htmldate's bare day, a date in the text, and last htmldate's search of the
 whole text. Each gives the moment as written: with the offset the page gave, or naive
-(Morocco time, see crawler.dates). `python -m bench.dates` measures it on real pages.
+(Morocco time, see crawler.core.dates). `python -m bench.dates` measures it on real pages.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import datetime
 
 from lxml.etree import XPath
 
-from crawler.dates import parse_moment, search_moment
+from crawler.core.dates import parse_moment, search_moment
 
 LOGGER = logging.getLogger(__name__)
 

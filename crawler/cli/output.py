@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from crawler.tables import clean as clean
-from crawler.tables import write_table
+from crawler.cli.tables import clean as clean
+from crawler.cli.tables import write_table
 
 FORMATS = ("table", "json", "jsonl", "csv")
 

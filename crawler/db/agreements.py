@@ -1,6 +1,6 @@
 """What storage does with an article's agreement records: organisations for their parties
 (the curated file, then what the crawl found), each record joined to the agreement it reports
-or a new one (crawler.agreements decides), and re-detected articles' records forgotten.
+or a new one (crawler.core.agreements decides), and re-detected articles' records forgotten.
 
 Everything runs inside the caller's write transaction.
 """
@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, or_, select, update
 
-from crawler.agreements import MERGE_WINDOW, Candidate, NewRecord, assign, signed_on, summary
-from crawler.organisations import Match, fold_name, language_of, load_organisations, resolve
+from crawler.core.agreements import MERGE_WINDOW, Candidate, NewRecord, assign, signed_on, summary
+from crawler.core.common import as_utc
+from crawler.core.organisations import Match, fold_name, language_of, load_organisations, resolve
 from storage.db import chunks
 from storage.models import (
     Agreement,
@@ -41,7 +42,7 @@ class Reported:
 
 
 def _upsert(conn: Connection, table: Any) -> Any:
-    from storage.store import _insert  # the dialect INSERT ... ON CONFLICT
+    from crawler.db.store import _insert  # the dialect INSERT ... ON CONFLICT
 
     return _insert(conn, table)
 
@@ -202,14 +203,12 @@ def _candidates(conn: Connection, seen: datetime, organisations: set[int]) -> li
 
 
 def _utc(value: datetime) -> datetime:
-    from storage.store import as_utc
-
     return as_utc(value)
 
 
 def store_records(conn: Connection, reported: list[Reported]) -> None:
     """Write the records of stored articles, each joined to the agreement it reports (one
-    stored from another article, when crawler.agreements says they are one) or a new one."""
+    stored from another article, when crawler.core.agreements says they are one) or a new one."""
     reported = [r for r in reported if r.records]
     if not reported:
         return

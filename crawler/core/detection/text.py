@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from crawler.core.common import ARABIC_DIGITS
+
 # One-to-one character folds, so that offsets in the folded text are offsets
 # in the original text (evidence, amounts and parties are sliced verbatim).
 _FOLD_PAIRS = {
@@ -27,8 +29,7 @@ _FOLD_PAIRS = {
     "٫": ",",
     "٬": " ",
 }
-_FOLD_PAIRS.update({chr(0x0660 + i): str(i) for i in range(10)})  # Arabic-Indic digits
-_FOLD_PAIRS.update({chr(0x06F0 + i): str(i) for i in range(10)})  # Persian digits
+_FOLD_PAIRS.update(ARABIC_DIGITS)  # Arabic-Indic and Persian digits
 _ACCENTS = str.maketrans(
     "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ",
     "aaaaaaceeeeiiiinooooouuuuyyœæ",

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from crawler.core.common import ARABIC_DIGITS_TABLE, LANGUAGES
+
 __all__ = [
     "MOROCCO_TZ",
     "find_date_strings",
@@ -33,12 +35,12 @@ __all__ = [
 ]
 
 MOROCCO_TZ = ZoneInfo("Africa/Casablanca")
-DEFAULT_LANGUAGES: tuple[str, ...] = ("fr", "ar", "en")
+DEFAULT_LANGUAGES: tuple[str, ...] = LANGUAGES
 
 MIN_YEAR, MAX_YEAR = 1990, 2100
 MAX_INPUT_CHARS = 300  # parse_date input; longer strings are searched, not parsed whole
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_DIGITS = ARABIC_DIGITS_TABLE
 
 # Arabic month names dateparser does not know -> the (Egyptian/standard) names it knows.
 _AR_MONTHS: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""Organisations by name: the curated file (crawler/rules/organisations.toml), folding and
+"""Organisations by name: the curated file (crawler/core/rules/organisations.toml), folding and
 matching of party names in French, Arabic and English, and cleaning of unknown names.
 
 Pure code: no database. `resolve("l'Office national des chemins de fer (ONCF)")` gives the

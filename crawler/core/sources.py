@@ -8,11 +8,12 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.urls import url_problem
+from crawler.core import common
+from crawler.core.urls import url_problem
 
 BUNDLED_SOURCES = Path(__file__).resolve().parent / "sources.toml"  # package data
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")  # 100: the sources.name column
-LANGUAGES = ("fr", "ar", "en")
+LANGUAGES = common.LANGUAGES
 DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 KEYS = {"name", "language", "feeds", "sitemaps", "interval", "enabled", "schedule"}

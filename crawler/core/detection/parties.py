@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 
 from .text import fold_word
 
@@ -13,36 +15,22 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
+# The vocabulary lives in crawler/core/rules/parties.toml, next to the other rules.
+_VOCABULARY = tomllib.loads(
+    (Path(__file__).resolve().parent.parent / "rules" / "parties.toml").read_text(encoding="utf-8")
+)
 # Capitalised words that open sentences or name times, not organisations.
-_STOP_CAPS = frozenset(
-    fold_word(w)
-    for w in _words("""le la les l un une des du de ce cette ces cet il elle ils elles selon pour dans en au
-    aux par sur avec apres avant parmi lors cote fait enfin autre objectif concretement ainsi
-    mais et ou si quelque quelques trois deux six cinq quatre the a an in on at under according
-    this these those it its their both if as while when after before but and officials
-    some several local lundi mardi mercredi jeudi vendredi samedi dimanche janvier fevrier mars
-    avril mai juin juillet aout septembre octobre novembre decembre monday tuesday wednesday
-    thursday friday saturday sunday january february march april may june july august september
-    october november december m mme mr ms dr ceo pdg made au-dela premiere premier deuxieme
-    troisieme quatrieme cinquieme derniere dernier second seconde first third fourth fifth last
-    hors nous final autre autres dont objectif north south east west sa son ses leur leurs notre
-    its our""")
-)
+_STOP_CAPS = frozenset(fold_word(w) for w in _words(_VOCABULARY["stop_caps"]))
 # Person titles: "Minister Delegate", "Président ..." name a person, not a signatory.
-_TITLES = frozenset(
-    fold_word(w)
-    for w in _words("""ministre minister ministers president presidente directeur directrice director
-    ceo pdg chairman secretary secretaire gouverneur governor wali ambassadeur ambassador delegate
-    delegue""")
-)
+_TITLES = frozenset(fold_word(w) for w in _words(_VOCABULARY["titles"]))
 # Capitalised vocabulary that is never a signatory on its own.
-_NOT_NAMES = frozenset(_words("mmdh mdh dh dhs mad pme pmi tpe mou r&d pvc nm"))
-_LATIN_CONNECTORS = frozenset(_words("de du des d' l' la le et pour of for and the & à"))
+_NOT_NAMES = frozenset(_words(_VOCABULARY["not_names"]))
+_LATIN_CONNECTORS = frozenset(_words(_VOCABULARY["latin_connectors"]))
 _AND = frozenset(("et", "and", "&"))
 _OF = frozenset(("de", "du", "des", "d'", "of", "for", "pour"))
 _ARTICLES = frozenset(("le", "la", "les", "l'", "the"))
 # Words before a capitalised name that make it a place, not a signatory.
-_LOCATIVE = frozenset(_words("a à au aux in near at pres vers from dans"))
+_LOCATIVE = frozenset(_words(_VOCABULARY["locative"]))
 _DEMONYM = re.compile(r"(?:north|south|east|west|central)?[a-z]+(?:ese|an|ish|ian|i|-based)")
 _LATIN_TOKEN = re.compile(r"(?i:qu|[ldjnsc])'|[^\W_](?:[\w&\-]|'(?=s\b)|\.(?=\w))*|[()«»\",;:–]")
 _ARABIC_TOKEN = re.compile(r"\"[^\"\n]{1,60}\"|«[^»\n]{1,60}»|\([^)\n]{1,40}\)|[\w\-]+|[،,.:;؛]")

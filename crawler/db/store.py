@@ -17,10 +17,11 @@ from sqlalchemy import Connection, Engine, String, Table, bindparam, select, upd
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from crawler import stories
+from crawler.core import stories
+from crawler.core.common import as_utc
+from crawler.core.sources import Source
+from crawler.db.agreements import Reported, lede, store_records
 from crawler.items import ArticleItem
-from crawler.sources import Source
-from storage.agreements import Reported, lede, store_records
 from storage.db import chunks, writing
 from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure, appeared
 from storage.models import Source as SourceRow
@@ -28,11 +29,6 @@ from storage.models import Source as SourceRow
 logger = logging.getLogger(__name__)
 
 GONE_STATUSES = {404, 410}
-
-
-def as_utc(value: datetime) -> datetime:
-    """A timestamp read back from any backend, as aware UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def story_date(item: ArticleItem) -> datetime:
@@ -335,10 +331,6 @@ class CrawlStore:
         """Queue `url` as another address of the article stored (or being stored) at `target`."""
         if url != target:
             self._batch.aliases[url] = target
-
-    def pending(self) -> int:
-        """How many writes wait for the next flush."""
-        return len(self._batch)
 
     # -- writing -----------------------------------------------------------------------------
 

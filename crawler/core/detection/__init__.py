@@ -1,9 +1,9 @@
 """Industrial-agreement detector.
 
-    from crawler.detection import detect, Verdict, RULES_VERSION
+    from crawler.core.detection import detect, Verdict, RULES_VERSION
     v = detect(title, lead, text, language)   # language: "fr" | "ar" | "en" | None
 
-Vocabulary and weights live in crawler/rules/*.toml; RULES_VERSION is a hash of
+Vocabulary and weights live in crawler/core/rules/*.toml; RULES_VERSION is a hash of
 those files and of this package's code, so stored verdicts can be re-classified when
 either changes.
 """

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from crawler.dates import MOROCCO_TZ, search_moment
+from crawler.core.dates import MOROCCO_TZ, search_moment
 
 RATES_FILE = Path(__file__).resolve().parent / "rules" / "rates.toml"
 MERGE_WINDOW = timedelta(days=7)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from crawler.language import detect_language
+from crawler.core.language import detect_language
 
 from .amounts import as_number, find_amounts
 from .parties import PartyContext, arabic_parties, latin_parties
@@ -76,14 +76,14 @@ def score_components(c: Components, cfg: dict[str, Any]) -> float:
 _Hit = tuple[int, int, Any, float]
 
 
-class _OnDemand(dict):  # type: ignore[type-arg]
+class _OnDemand(dict[int, list[_Hit]]):
     """Sentence index -> hits, each sentence scanned the first time it is asked for."""
 
     def __init__(self, scan: Callable[[int], list[_Hit]]) -> None:
         super().__init__()
         self._scan = scan
 
-    def get(self, index: int, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, index: int, default: Any = None) -> Any:
         if index not in self:
             self[index] = self._scan(index)
         return dict.get(self, index) or default
@@ -156,7 +156,7 @@ def _mask(text: str, regex: re.Pattern[str] | None) -> str:
 
 
 def detect(title: str, lead: str, text: str, language: str | None) -> Verdict:
-    """Classify one article against the GUIDELINE rule (rules: crawler/rules/*.toml)."""
+    """Classify one article against the GUIDELINE rule (rules: crawler/core/rules/*.toml)."""
     return analyse(title, lead, text, language).verdict()
 
 
@@ -186,11 +186,14 @@ class _Analysis:
         self._spans: dict[int, list[tuple[int, int]]] = {}
         masked = _mask(self.low, r.ignore)
         self._masked = masked
+        self._raw: list[Any] | None = None  # amounts, found on demand (most need none)
         self._scanned: set[int] = set()
         self.agreements = _Hits(self.starts)
         if r.agreement is not None:
             for m in r.agreement.finditer(masked):
-                self.agreements.add(m.start(), m.end(), r.agreement_types[int(m.lastgroup[1:])])
+                self.agreements.add(
+                    m.start(), m.end(), r.agreement_types[int((m.lastgroup or "_0")[1:])]
+                )
         self.reference = _Hits(self.starts).add_all(r.reference, self.low)
         if not (self.agreements.by_sentence or self.reference.by_sentence):
             # Most news mentions no agreement at all: nothing else can make it positive.
@@ -201,7 +204,6 @@ class _Analysis:
             return
         # Places, dates and domain vocabulary only matter in the title, the lead and the
         # paragraphs that speak of an agreement: scan those only (this keeps detection fast).
-        self._raw: list[Any] | None = None  # amounts, found on demand (most articles need none)
         spans = self._context_spans()
         self.signing = _Hits(self.starts).add_all(r.signing, masked)
         # Cancel markers, dates and places are only asked of a few sentences: found on demand.

@@ -1,4 +1,4 @@
-"""Loading and compiling the rules files (crawler/rules/*.toml), once."""
+"""Loading and compiling the rules files (crawler/core/rules/*.toml), once."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from crawler.core import common
+
 from .amounts import AmountGrammar
 from .text import fold
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
-LANGUAGES = ("fr", "ar", "en")
+LANGUAGES = common.LANGUAGES
 _ARABIC_CLITIC = r"(?:وال|بال|فال|كال|لل|ال|و|ف|ب|ل|ك)?"
 
 

@@ -1,0 +1,78 @@
+"""The main text of an article page: trafilatura on the parsed tree, boilerplate lines dropped."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from crawler.core.extract.metadata import _clean
+
+LOGGER = logging.getLogger(__name__)
+
+# trafilatura: precision over recall, no comments/tables/links/images. Its main extractor
+# runs alone ("fast"); the fallback extractors (readability, jusText) cost as much again on
+# every page, so they only run where the main one found less than RESCUE_BELOW_CHARS.
+RESCUE_BELOW_CHARS = 400
+TRAFILATURA_OPTIONS: dict[str, Any] = {
+    "fast": True,
+    "favor_precision": True,
+    "include_comments": False,
+    "include_tables": False,
+    "include_links": False,
+    "include_images": False,
+    "include_formatting": False,
+    "with_metadata": False,
+    "deduplicate": False,  # trafilatura's dedup cache is process-wide: it would drop reprints
+}
+
+
+_BOILERPLATE_LINE_RE = re.compile(
+    r"^(?:[-–—\s]*(?:advertisement|publicité|publicite|annonce|sponsored|sponsorisé|"
+    r"إعلان|اعلان|pub)[-–—\s]*"
+    r"|spot_img(?:\s*spot_img)*"
+    r"|\d{1,2}(?:[.,]\d)?\s*°?\s*[CF](?:\s+\S+){0,2}"  # weather widget: "21.9 C Casablanca"
+    r")$",
+    re.IGNORECASE,
+)
+
+
+_READ_ALSO_RE = re.compile(
+    r"^(?:à lire aussi|a lire aussi|lire aussi|lire également|voir aussi|read also|read more|"
+    r"also read|related|اقرأ أيضا|اقرأ أيضاً|إقرأ أيضا|اقرأ كذلك)\b",
+    re.IGNORECASE,
+)
+
+
+def _trafilatura_text(tree, url: str, fast: bool) -> str:
+    import trafilatura
+
+    try:
+        doc = trafilatura.bare_extraction(
+            tree, url=url or None, **dict(TRAFILATURA_OPTIONS, fast=fast)
+        )
+    except Exception:  # trafilatura must not break the crawl
+        LOGGER.debug("trafilatura failed on %s", url, exc_info=True)
+        return ""
+    return (getattr(doc, "text", None) if doc is not None else None) or ""
+
+
+def _main_text(tree, url: str, title: str | None, fast: bool = False) -> str:
+    raw = _trafilatura_text(tree, url, fast=True)
+    if len(raw) < RESCUE_BELOW_CHARS and not fast:
+        raw = max(raw, _trafilatura_text(tree, url, fast=False), key=len)
+    if not raw:
+        return ""
+    lines: list[str] = []
+    for piece in raw.split("\n"):
+        line = _clean(piece.replace("spot_img", " "))
+        if not line:
+            continue
+        if _BOILERPLATE_LINE_RE.match(line):
+            continue
+        if len(line) < 250 and _READ_ALSO_RE.match(line):
+            continue
+        if not lines and title and line.casefold() == title.casefold():
+            continue
+        lines.append(line)
+    return "\n".join(lines)
