@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import alerts.commands
 from crawler.output import FORMATS, write_rows
 from crawler.settings import VERSION
 from crawler.sources import SourcesError, default_path, load_sources, select
@@ -925,6 +926,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_crawl, _add_query, _add_agreements, _add_serve, _add_reading, _add_pages):
         add(sub, common)
+    alerts.commands.add_parser(sub, common)
     return parser
 
 
