@@ -27,6 +27,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+import alerts.service
+
 log = logging.getLogger("veille.service")
 
 JOB_PREFIX = "crawl:"
@@ -325,6 +327,7 @@ class Service:
         self.scheduler.start(paused=True)
         try:
             self.reconcile()
+            alerts.service.install(self.scheduler, self.engine)
             self.scheduler.resume()
             self.log_schedule()
             while True:
@@ -575,6 +578,7 @@ class Service:
             reason = f"crawl process exited with status {rc}"
         run = self._settle_run(name, proc.pid, started, reason, tail)
         self._report(name, run, duration, tail)
+        alerts.service.after_crawl(self.engine, run, name)
 
     def _settle_run(
         self, name: str, pid: int, started: datetime, reason: str | None, tail: list[str]

@@ -253,3 +253,15 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     run = actions.add_parser("run", parents=[common], help="deliver what is due now")
     run.add_argument("name", nargs="?", metavar="NAME")
     run.set_defaults(func=cmd_run)
+
+
+def print_status(engine: Any) -> None:
+    """`veille status`: one line when alert deliveries fail or are being retried."""
+    from alerts.core import delivery_problems
+
+    problems = delivery_problems(engine)
+    if problems["failed"] or problems["retrying"]:
+        print(
+            f"\nalerts: {problems['failed']} delivery(ies) given up, {problems['retrying']} "
+            "being retried (see `veille alerts list`)"
+        )

@@ -505,6 +505,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     columns = ("id", "started_at", "finished_at", "status", "new", "agreements", "errors")
     write_rows(runs, "table", (*columns, "sources"), keys=("id", "started_at"))
     write_failing_feeds(stats["feeds"])
+    alerts.commands.print_status(engine)
     return 0
 
 
