@@ -59,8 +59,8 @@ def health_items(
             if last_success and not last_success.tzinfo
             else last_success
         )
-        if failures and (last_success is None or now - last_success >= FAILING_FOR):
-            since = iso(last_success) or "never"
+        if failures and last_success is not None and now - last_success >= FAILING_FOR:
+            since = iso(last_success)
             problem = f"every poll failed since {since} ({failures} in a row)"
             items.append((f"health:{name}:failing:{since}", None, _facts(name, problem)))
             continue
