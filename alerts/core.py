@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 
 from alerts.models import Alert, AlertChannel, AlertOutbox
 from alerts.schedule import parse_schedule
@@ -188,16 +188,14 @@ def delivery_problems(engine: Engine) -> dict[str, int]:
 def new_matches(conn: Connection, alert: Alert, limit: int | None = None) -> list[int]:
     """Agreements matching the alert that are newer than it (unless backfilled) and not in its
     outbox yet: the same agreement reported by three outlets is one agreement, one id."""
-    queued = exists().where(
-        AlertOutbox.agreement_id == Agreement.id,
-        AlertOutbox.channel_id.in_(
-            select(AlertChannel.id).where(AlertChannel.alert_id == alert.id)
-        ),
+    channels = select(AlertChannel.id).where(AlertChannel.alert_id == alert.id)
+    queued = select(AlertOutbox.agreement_id).where(  # uncorrelated: hashed once
+        AlertOutbox.channel_id.in_(channels), AlertOutbox.agreement_id.is_not(None)
     )
     statement = (
         agreements_statement(conn, filters_of(alert), limit)
         .with_only_columns(Agreement.id)
-        .where(Agreement.id > alert.watermark, ~queued)
+        .where(Agreement.id > alert.watermark, Agreement.id.not_in(queued))
     )
     return list(conn.scalars(statement))
 

@@ -70,4 +70,5 @@ class AlertOutbox(Base):
     __table_args__ = (
         Index("ux_alert_outbox_item", "channel_id", "item", unique=True),
         Index("ix_alert_outbox_pending", "delivered_at", "next_attempt_at"),
+        Index("ix_alert_outbox_agreement", "agreement_id", "channel_id"),
     )
