@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, union, update
 
 from alerts.models import Alert, AlertChannel, AlertOutbox
 from alerts.schedule import parse_schedule
 from storage.agreement_queries import AgreementFilters, agreement_rows, agreements_statement
 from storage.db import writing
-from storage.models import Agreement
+from storage.models import Agreement, AgreementRecord
 
 MAX_ATTEMPTS = 8  # then the delivery is given up, and reported as failed
 BACKOFF_CEILING = 6 * 3600
@@ -70,7 +70,7 @@ def add_alert(engine: Engine, new: NewAlert) -> Alert:
     with writing(engine) as conn:
         if conn.scalar(select(Alert.id).where(Alert.name == new.name)) is not None:
             raise AlertError(f"an alert named {new.name!r} exists already (alerts remove it first)")
-        watermark = 0 if new.backfill else conn.scalar(select(func.max(Agreement.id))) or 0
+        watermark, record = (0, 0) if new.backfill else _newest(conn)
         alert_id = conn.execute(
             Alert.__table__.insert().values(
                 name=new.name,
@@ -80,6 +80,8 @@ def add_alert(engine: Engine, new: NewAlert) -> Alert:
                 secret=new.secret,
                 source_health=new.source_health,
                 watermark=watermark,
+                scanned_agreement=watermark,
+                scanned_record=record,
                 created_at=datetime.now(UTC),
             )
         ).inserted_primary_key[0]
@@ -185,9 +187,23 @@ def delivery_problems(engine: Engine) -> dict[str, int]:
 # -- matching -------------------------------------------------------------------------------
 
 
+def _newest(conn: Connection) -> tuple[int, int]:
+    """The largest agreement id and agreement record id stored."""
+    agreement = conn.scalar(select(func.max(Agreement.id))) or 0
+    return agreement, conn.scalar(select(func.max(AgreementRecord.id))) or 0
+
+
 def new_matches(conn: Connection, alert: Alert, limit: int | None = None) -> list[int]:
     """Agreements matching the alert that are newer than it (unless backfilled) and not in its
-    outbox yet: the same agreement reported by three outlets is one agreement, one id."""
+    outbox yet: the same agreement reported by three outlets is one agreement, one id. Only
+    agreements new since the last scan, or with a new record (another outlet, a reclassify),
+    are looked at: matching after a crawl costs what the crawl added."""
+    touched = Agreement.id.in_(  # a small set, looked up by primary key
+        union(
+            select(Agreement.id).where(Agreement.id > alert.scanned_agreement),
+            select(AgreementRecord.agreement_id).where(AgreementRecord.id > alert.scanned_record),
+        )
+    )
     channels = select(AlertChannel.id).where(AlertChannel.alert_id == alert.id)
     queued = select(AlertOutbox.agreement_id).where(  # uncorrelated: hashed once
         AlertOutbox.channel_id.in_(channels), AlertOutbox.agreement_id.is_not(None)
@@ -195,7 +211,7 @@ def new_matches(conn: Connection, alert: Alert, limit: int | None = None) -> lis
     statement = (
         agreements_statement(conn, filters_of(alert), limit)
         .with_only_columns(Agreement.id)
-        .where(Agreement.id > alert.watermark, Agreement.id.not_in(queued))
+        .where(Agreement.id > alert.watermark, touched, Agreement.id.not_in(queued))
     )
     return list(conn.scalars(statement))
 
@@ -225,8 +241,12 @@ def queue(conn: Connection, alert: Alert, items: list[tuple[str, int | None, Any
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(AlertOutbox).on_conflict_do_nothing(index_elements=["channel_id", "item"])
-    return conn.execute(statement, values).rowcount
+    statement = (
+        insert(AlertOutbox)
+        .on_conflict_do_nothing(index_elements=["channel_id", "item"])
+        .returning(AlertOutbox.id)
+    )
+    return len(conn.execute(statement, values).all())
 
 
 def match(engine: Engine, alert: Alert) -> int:
@@ -237,7 +257,13 @@ def match(engine: Engine, alert: Alert) -> int:
 
             items = health_items(conn)
         else:
+            newest = _newest(conn)
             items = [(item_key(i), i, None) for i in new_matches(conn, alert)]
+            conn.execute(
+                update(Alert)
+                .where(Alert.id == alert.id)
+                .values(scanned_agreement=newest[0], scanned_record=newest[1])
+            )
         return queue(conn, alert, items)
 
 

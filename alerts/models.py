@@ -29,6 +29,9 @@ class Alert(Base):
     source_health: Mapped[bool] = mapped_column(Boolean, default=False)
     # agreements with an id at most this one existed before the alert (0 with --backfill)
     watermark: Mapped[int] = mapped_column(Integer, default=0)
+    # how far matching has looked: agreements and records with larger ids are new to it
+    scanned_agreement: Mapped[int] = mapped_column(Integer, default=0)
+    scanned_record: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=_now)
     last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 

@@ -4,6 +4,7 @@ as cron jobs in the service's job store, and a minute tick that retries failed d
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -89,6 +90,7 @@ def install(aps: Any, engine: Engine) -> None:
         seconds=TICK_SECONDS,
         id=TICK_JOB,
         name=f"every {TICK_SECONDS}s",
+        next_run_time=datetime.now(UTC),  # at start: digests missed while down, retries
         replace_existing=True,
     )
 

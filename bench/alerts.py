@@ -39,10 +39,15 @@ def main(url: str, n: int) -> None:
         add_alert(engine, NewAlert(name, filters, channels=[("webhook", "http://127.0.0.1:9/")]))
     with writing(engine) as c:  # created before every agreement, they delivered each match
         c.execute(Agreement.__table__.update().values(amount_mad=2e8))
-        c.execute(Alert.__table__.update().values(watermark=0))
+        c.execute(  # and they matched every agreement stored so far
+            Alert.__table__.update().values(
+                watermark=0, scanned_agreement=n - NEW, scanned_record=n - NEW
+            )
+        )
     with writing(engine) as c:
         for alert in all_alerts(engine):
             (channel,) = c.scalars(select(AlertChannel.id).where(AlertChannel.alert_id == alert.id))
+            alert.scanned_agreement = 0  # (not written: everything stored so far)
             ids = new_matches(c, alert)
             if ids:
                 c.execute(

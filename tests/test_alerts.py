@@ -378,3 +378,35 @@ def test_source_health_alert_once_per_episode(
     assert body["agreements"] == []
     (problem,) = body["sources"]
     assert problem["source"] == name and "every poll failed since" in problem["problem"]
+
+
+def test_the_service_delivers_instant_alerts_and_stores_digest_jobs(
+    server: FixtureServer, tmp_path: Path, db_url: str, receiver: Receiver
+) -> None:
+    from tests.test_service import Service, wait_for
+
+    sources = outlets(server, tmp_path)
+    assert veille("db", "upgrade", "--db", db_url).returncode == 0
+    assert alerts("add", "now", "--db", db_url, "--webhook", receiver.url).returncode == 0
+    digest = ("add", "morning", "--db", db_url, "--schedule", "weekly mon 08:00", "--tz", "UTC")
+    assert alerts(*digest, "--webhook", receiver.url + "/digest").returncode == 0
+    service = Service(db_url, sources, tmp_path / "service.log", "--run-now")
+    try:
+        engine = open_database(db_url)
+
+        def delivered() -> bool:
+            with engine.connect() as conn:
+                stored = conn.scalar(text("SELECT count(*) FROM agreements"))
+            sent = [r["id"] for b in receiver.bodies() for r in b["agreements"]]
+            return stored == 3 and len(set(sent)) == 3
+
+        wait_for("the instant alert", delivered, service, timeout=90)
+        with engine.connect() as conn:
+            jobs = set(conn.scalars(text("SELECT id FROM apscheduler_jobs")))
+        assert {"alert:morning", "alerts:tick"} <= jobs
+    finally:
+        assert service.stop() == 0
+    sent = [r["id"] for b in receiver.bodies() for r in b["agreements"]]
+    assert len(sent) == len(set(sent)) == 3  # each agreement once, across both crawls
+    assert {h["Content-Type"] for h, _ in receiver.requests} == {"application/json"}
+    engine.dispose()

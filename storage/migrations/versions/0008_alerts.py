@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("secret", sa.Text),
         sa.Column("source_health", sa.Boolean, nullable=False),
         sa.Column("watermark", sa.Integer, nullable=False),
+        sa.Column("scanned_agreement", sa.Integer, nullable=False),
+        sa.Column("scanned_record", sa.Integer, nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("last_run_at", TS),
     )
