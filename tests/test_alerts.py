@@ -410,3 +410,22 @@ def test_the_service_delivers_instant_alerts_and_stores_digest_jobs(
     assert len(sent) == len(set(sent)) == 3  # each agreement once, across both crawls
     assert {h["Content-Type"] for h, _ in receiver.requests} == {"application/json"}
     engine.dispose()
+
+
+def test_apprise_url_through_its_json_service(
+    server: FixtureServer, tmp_path: Path, receiver: Receiver
+) -> None:
+    db = f"sqlite:///{tmp_path / 'v.sqlite3'}"
+    assert veille("db", "upgrade", "--db", db).returncode == 0
+    apprise_url = receiver.url.replace("http://", "json://")
+    assert alerts("add", "chat", "--db", db, "--notify", apprise_url).returncode == 0
+    crawl(db, outlets(server, tmp_path))
+    sent = alerts("run", "--db", db)
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    (body,) = receiver.bodies()
+    assert body["title"] == "veille · chat: 3 agreement(s)"
+    assert "Alstom" in body["message"] and "Sonasid" in body["message"]
+    assert alerts("run", "--db", db).stdout.strip() == "nothing due"
+    receiver.statuses = [500]
+    bad = alerts("test", "chat", "--db", db)
+    assert bad.returncode == 1 and "did not accept" in bad.stdout
