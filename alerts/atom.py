@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from alerts.channels import _amount, _who
+from alerts.channels import amount_text, signatories
 from alerts.core import Alert, filters_of
 from crawler.settings import VERSION
 from storage.agreement_queries import find_agreements
@@ -42,7 +42,7 @@ def atom_feed(engine: Any, alert: Alert, limit: int = ENTRIES) -> str:
     for row in rows:
         entry = add(feed, "entry")
         add(entry, "id", entry_id(row["id"]))
-        title = " / ".join(_who(row)) or row["evidence"][:80]
+        title = " / ".join(signatories(row)) or row["evidence"][:80]
         add(entry, "title", f"{', '.join(row['types']) or 'accord'}: {title}")
         add(entry, "updated", row["first_seen"])
         add(entry, "published", row["first_seen"])
@@ -52,7 +52,7 @@ def atom_feed(engine: Any, alert: Alert, limit: int = ENTRIES) -> str:
             add(entry, "link", href=row["articles"][0]["url"], rel="alternate")
         for sector in row["sectors"]:
             add(entry, "category", term=sector)
-        lines = [row["evidence"], _amount(row)]
+        lines = [row["evidence"], amount_text(row)]
         lines += [f"{a['source']}: {a['title']}" for a in row["articles"]]
         add(entry, "summary", "\n".join(x for x in lines if x), type="text")
     ET.indent(feed)

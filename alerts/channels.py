@@ -62,7 +62,8 @@ def send_webhook(url: str, d: Delivery) -> None:
 # -- the digest, as text and HTML -------------------------------------------------------------
 
 
-def _amount(row: dict[str, Any]) -> str:
+def amount_text(row: dict[str, Any]) -> str:
+    """The largest amount in MDH, with the words the article used."""
     mad = largest_in_mad(row["amounts"])
     texts = [a.get("text") or "" for a in row["amounts"] if a.get("text")]
     if mad is None:
@@ -70,7 +71,8 @@ def _amount(row: dict[str, Any]) -> str:
     return f"{mad / 1e6:,.0f} MDH" + (f" ({texts[0]})" if texts else "")
 
 
-def _who(row: dict[str, Any]) -> list[str]:
+def signatories(row: dict[str, Any]) -> list[str]:
+    """The organisations that signed, else the parties as written."""
     return [o["name"] for o in row["organisations"]] or row["parties"]
 
 
@@ -85,10 +87,10 @@ def digest_text(d: Delivery) -> str:
     the articles that reported it."""
     lines = [subject(d), ""]
     for row in d.agreements:
-        lines.append("• " + (" / ".join(_who(row)) or "(parties not named)"))
+        lines.append("• " + (" / ".join(signatories(row)) or "(parties not named)"))
         lines.append(f"  type: {', '.join(row['types']) or '-'}")
         lines.append(f"  sector: {', '.join(row['sectors']) or '-'}")
-        if amount := _amount(row):
+        if amount := amount_text(row):
             lines.append(f"  amount: {amount}")
         lines.append(f"  « {row['evidence']} »")
         for a in row["articles"]:
@@ -115,10 +117,12 @@ def digest_html(d: Delivery) -> str:
     for row in d.agreements:
         first = row["articles"][0]["language"] if row["articles"] else None
         parts.append('<div class="agreement">')
-        parts.append(f"<h2>{escape(' / '.join(_who(row)) or '(parties not named)')}</h2><ul>")
+        parts.append(
+            f"<h2>{escape(' / '.join(signatories(row)) or '(parties not named)')}</h2><ul>"
+        )
         parts.append(f"<li>type: {escape(', '.join(row['types']) or '-')}</li>")
         parts.append(f"<li>sector: {escape(', '.join(row['sectors']) or '-')}</li>")
-        if amount := _amount(row):
+        if amount := amount_text(row):
             parts.append(f"<li>amount: {escape(amount)}</li>")
         parts.append(f"</ul><blockquote{_lang(first)}>{escape(row['evidence'])}</blockquote><ul>")
         for a in row["articles"]:
