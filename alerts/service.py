@@ -82,7 +82,10 @@ def sync_digests(aps: Any, engine: Engine) -> None:
 
 
 def install(aps: Any, engine: Engine) -> None:
-    """Add the alert jobs to the service's scheduler (the same job store as the crawls)."""
+    """Add the alert jobs to the service's scheduler (the same job store as the crawls),
+    once there is an alert: a service without alerts stores no alert job."""
+    if aps.get_job(TICK_JOB) is not None or not all_alerts(engine):
+        return
     sync_digests(aps, engine)
     aps.add_job(
         "alerts.service:tick_job",
@@ -97,10 +100,13 @@ def install(aps: Any, engine: Engine) -> None:
 
 def after_crawl(engine: Engine, run: dict[str, Any], name: str) -> None:
     """Instant alerts, after a crawl child that found agreements."""
+    import scheduler
+
     counts = (run.get("counts") or {}).get(name) or {}
-    if not counts.get("agreements"):
-        return
     try:
-        _log(run_alerts(engine, instant_only=True))
+        if scheduler._service is not None:  # the first alert, added while serving
+            install(scheduler._service.scheduler, engine)
+        if counts.get("agreements"):
+            _log(run_alerts(engine, instant_only=True))
     except Exception:
         log.exception("alerts after the crawl of %s could not run", name)
