@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+import alerts.service
 from crawler.core.polling import PollFacts, facts_from, human, jitter_for, poll_interval
 from crawler.service_log import setup_logging as setup_logging
 
@@ -209,6 +210,7 @@ class Service:
         self.scheduler.start(paused=True)
         try:
             self.reconcile()
+            alerts.service.install(self.scheduler, self.engine)
             self.scheduler.resume()
             self.log_schedule()
             while True:
@@ -459,6 +461,7 @@ class Service:
             reason = f"crawl process exited with status {rc}"
         run = self._settle_run(name, proc.pid, started, reason, tail)
         self._report(name, run, duration, tail)
+        alerts.service.after_crawl(self.scheduler, self.engine, run, name)
 
     def _settle_run(
         self, name: str, pid: int, started: datetime, reason: str | None, tail: list[str]

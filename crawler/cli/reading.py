@@ -109,6 +109,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     columns = ("id", "started_at", "finished_at", "status", "new", "agreements", "errors")
     write_rows(runs, "table", (*columns, "sources"), keys=("id", "started_at"))
     write_failing_feeds(stats["feeds"])
+    from crawler.cli.alerts import print_status
+
+    print_status(engine)
     return 0
 
 

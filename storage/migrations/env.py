@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import alerts.models  # noqa: F401 (its tables are on the same Base)
 from storage.models import Base
 
 connection = context.config.attributes["connection"]
