@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, unio
 from alerts.models import Alert, AlertChannel, AlertOutbox
 from alerts.schedule import parse_schedule
 from crawler.db.agreement_queries import AgreementFilters, agreement_rows, agreements_statement
-from storage.db import writing
+from storage.db import dialect_insert, writing
 from storage.models import Agreement, AgreementRecord
 
 MAX_ATTEMPTS = 8  # then the delivery is given up, and reported as failed
@@ -237,12 +237,8 @@ def queue(conn: Connection, alert: Alert, items: list[tuple[str, int | None, Any
         for ch in channels
         for key, agreement_id, payload in items
     ]
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     statement = (
-        insert(AlertOutbox)
+        dialect_insert(conn, AlertOutbox)
         .on_conflict_do_nothing(index_elements=["channel_id", "item"])
         .returning(AlertOutbox.id)
     )

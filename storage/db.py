@@ -35,6 +35,13 @@ def dump_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def dialect_insert(conn: Connection, table: Any) -> Any:
+    """An INSERT of this connection's dialect, which knows ON CONFLICT (both databases)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
 def chunks(items: list, size: int = 500) -> Iterable[list]:
     """Slices of at most `size` items: keeps IN lists under the drivers' parameter limits."""
     for start in range(0, len(items), size):

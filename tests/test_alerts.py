@@ -34,7 +34,7 @@ from storage.models import Feed
 from tests import world
 from tests.conftest import ROOT, veille
 from tests.server import FixtureServer
-from tests.test_agreements import ONCF, _feed, _page, crawl, outlets, rows
+from tests.test_agreements import ONCF, OUTLETS, _feed, _page, crawl, outlets, rows
 
 SECRET = "s3cret"
 LESECO = (
@@ -43,22 +43,15 @@ LESECO = (
     "de composants ferroviaires.\n"
     "Le site emploiera à terme 600 personnes, selon le constructeur français."
 )
-THREE = """
-[[source]]
-name = "lavie"
-language = "fr"
-feeds = ["{BASE}/lavie/feed"]
-
-[[source]]
-name = "alyaoum"
-language = "ar"
-feeds = ["{BASE}/alyaoum/feed"]
-
+THREE = (
+    OUTLETS
+    + """
 [[source]]
 name = "leseco"
 language = "fr"
 feeds = ["{BASE}/leseco/feed"]
 """
+)
 
 
 # -- real servers -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, or_, select, update
 from crawler.core.agreements import MERGE_WINDOW, Candidate, NewRecord, assign, signed_on, summary
 from crawler.core.common import as_utc
 from crawler.core.organisations import Match, fold_name, language_of, load_organisations, resolve
-from storage.db import chunks
+from storage.db import chunks, dialect_insert
 from storage.models import (
     Agreement,
     AgreementParty,
@@ -41,12 +41,6 @@ class Reported:
     records: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _upsert(conn: Connection, table: Any) -> Any:
-    from crawler.db.store import _insert  # the dialect INSERT ... ON CONFLICT
-
-    return _insert(conn, table)
-
-
 def sync_curated(conn: Connection) -> dict[str, int]:
     """Make sure every organisation and alias of the curated file has its row (a curated
     alias takes its key over from an organisation the crawl made); return ids by name.
@@ -68,7 +62,7 @@ def sync_curated(conn: Connection) -> dict[str, int]:
         if o.name not in stored or (stored[o.name].kind, stored[o.name].curated) != (o.kind, True)
     ]
     if changed:
-        statement = _upsert(conn, Organisation.__table__)
+        statement = dialect_insert(conn, Organisation.__table__)
         conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["name"], set_={"kind": statement.excluded.kind, "curated": True}
@@ -100,7 +94,7 @@ def sync_curated(conn: Connection) -> dict[str, int]:
         )
     changed = [r for k, r in rows.items() if owners.get(k) != r["organisation_id"]]
     if changed:
-        statement = _upsert(conn, OrganisationAlias.__table__)
+        statement = dialect_insert(conn, OrganisationAlias.__table__)
         conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["key"],
@@ -140,7 +134,7 @@ class Organisations:
             return found[0]
         table = Organisation.__table__
         self.conn.execute(
-            _upsert(self.conn, table).on_conflict_do_nothing(index_elements=["name"]),
+            dialect_insert(self.conn, table).on_conflict_do_nothing(index_elements=["name"]),
             [{"name": match.name, "kind": match.kind, "curated": False}],
         )
         org_id = self.conn.scalar(select(Organisation.id).where(Organisation.name == match.name))
@@ -155,7 +149,7 @@ class Organisations:
             if fold_name(a)
         ]
         self.conn.execute(
-            _upsert(self.conn, OrganisationAlias.__table__).on_conflict_do_nothing(
+            dialect_insert(self.conn, OrganisationAlias.__table__).on_conflict_do_nothing(
                 index_elements=["key"]
             ),
             list({r["key"]: r for r in rows}.values()),

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, String, Table, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from crawler.core import stories
@@ -22,7 +21,7 @@ from crawler.core.common import as_utc
 from crawler.core.sources import Source
 from crawler.db.agreements import Reported, lede, store_records
 from crawler.items import ArticleItem
-from storage.db import chunks, writing
+from storage.db import chunks, dialect_insert, writing
 from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure, appeared
 from storage.models import Source as SourceRow
 
@@ -53,11 +52,6 @@ def reported(item: ArticleItem, article_id: int) -> Reported:
 def now() -> datetime:
     """The current time, UTC."""
     return datetime.now(UTC)
-
-
-def _insert(conn: Connection, table: Table) -> Any:
-    """A dialect INSERT that knows ON CONFLICT."""
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _clean(value: Any, limit: int | None) -> Any:
@@ -92,7 +86,7 @@ def insert_ignore(conn: Connection, table: Table, rows: list[dict], keys: list[s
     """Insert rows, skipping those whose key already exists (safe under concurrent writers)."""
     if rows:
         rows = [fit(table, row) for row in rows]
-        conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=keys), rows)
+        conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(index_elements=keys), rows)
 
 
 def ids_by_url(conn: Connection, urls: list[str]) -> dict[str, int]:
@@ -452,7 +446,7 @@ class CrawlStore:
             return []
         rows = [fit(Article.__table__, self._row(item)) for item in fresh]
         statement = (
-            _insert(conn, Article.__table__)
+            dialect_insert(conn, Article.__table__)
             .on_conflict_do_nothing(index_elements=["url"])
             .returning(Article.__table__.c.id, Article.__table__.c.url)
         )
@@ -575,7 +569,7 @@ class CrawlStore:
         rows = [fit(UrlFailure.__table__, f) for f in {f["url"]: f for f in failures}.values()]
         if not rows:
             return
-        statement = _insert(conn, UrlFailure.__table__)
+        statement = dialect_insert(conn, UrlFailure.__table__)
         conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["url"],
