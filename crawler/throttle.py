@@ -13,6 +13,8 @@ from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 
+from crawler.core.common import as_utc
+
 logger = logging.getLogger(__name__)
 
 SLOW_DOWN_STATUSES = {403, 429, 503}
@@ -39,9 +41,7 @@ def retry_after_seconds(value: bytes | None, now: datetime | None = None) -> flo
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    wait = (when - (now or datetime.now(UTC))).total_seconds()
+    wait = (as_utc(when) - (now or datetime.now(UTC))).total_seconds()
     return max(0.0, min(wait, MAX_RETRY_AFTER_KEPT))
 
 

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from alembic import command
@@ -19,6 +19,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+if TYPE_CHECKING:
+    import psycopg
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.orm import DeclarativeBase
+    from sqlalchemy.pool import ConnectionPoolEntry
+    from sqlalchemy.sql.expression import TableClause
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -35,7 +42,9 @@ def dump_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def dialect_insert(conn: Connection, table: Any) -> Any:
+def dialect_insert(
+    conn: Connection, table: TableClause | type[DeclarativeBase]
+) -> sqlite.Insert | postgresql.Insert:
     """An INSERT of this connection's dialect, which knows ON CONFLICT (both databases)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
@@ -119,7 +128,7 @@ def make_engine(url: str | None = None, readonly: bool = False) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -129,7 +138,7 @@ def make_engine(url: str | None = None, readonly: bool = False) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
+    def _on_begin(conn: Connection) -> None:
         writes = conn.get_execution_options().get(WRITE_OPTION)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
@@ -143,7 +152,7 @@ def _postgres_engine(parsed: URL, readonly: bool) -> Engine:
     if readonly:
 
         @event.listens_for(engine, "connect")
-        def _read_only(dbapi_conn: Any, _record: Any) -> None:
+        def _read_only(dbapi_conn: psycopg.Connection, _record: ConnectionPoolEntry) -> None:
             with dbapi_conn.cursor() as cur:
                 cur.execute("SET default_transaction_read_only = on")
             dbapi_conn.commit()
@@ -184,12 +193,12 @@ def _sqlite_readonly_engine(path: Path | None) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None
         dbapi_conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN")
 
     return engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import make_url
+from sqlalchemy import Column, make_url
 
 from storage.db import normalize_url
 from storage.models import Base
@@ -40,7 +40,7 @@ COLUMNS = {
 }
 
 
-def _column_notes(table: str, column: Any) -> str:
+def _column_notes(table: str, column: Column[Any]) -> str:
     notes = COLUMNS.get(table, {})
     if column.name in notes:
         return notes[column.name]

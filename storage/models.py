@@ -10,8 +10,10 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Index,
@@ -24,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.search import searchable
@@ -32,26 +35,29 @@ JsonList = JSON().with_variant(JSONB(), "postgresql")
 WHEN = "coalesce(published_at, fetched_at)"
 
 
+def utc(value: datetime) -> datetime:
+    """The moment in UTC; a naive time is taken as UTC already (as the database stores it)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """A timestamp stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: veille stores UTC only")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else utc(value)
 
 
-def _searchable(context: Any) -> str:
+def _searchable(context: DefaultExecutionContext) -> str:
     """The folded copy of an inserted article's title, lead and text."""
     row = context.get_current_parameters()
     return searchable(row.get("title"), row.get("lead"), row.get("text"))
@@ -190,7 +196,7 @@ class CrawlRun(Base):
     pid: Mapped[int | None] = mapped_column(Integer)
 
 
-def appeared() -> Any:
+def appeared() -> ColumnElement[datetime]:
     """When an article appeared: published, else fetched; queries order and filter on it
     (indexed as WHEN, see migration 0003)."""
     return func.coalesce(Article.published_at, Article.fetched_at)

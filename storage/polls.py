@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from storage.models import CrawlRun, Feed, Source
 
 FeedRow = tuple[int | None, int | None, datetime | None]
-RunRow = tuple[str, Any, Any]
+RunRow = tuple[str, list[str] | None, dict[str, Any] | None]  # status, sources, counts
 
 
 def poll_history(

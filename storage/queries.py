@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Row,
     Select,
+    TextClause,
     and_,
     column,
     exists,
@@ -22,10 +25,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.db import chunks
-from storage.models import Article, CrawlRun, Feed, Source, UrlFailure, appeared
+from storage.models import Article, CrawlRun, Feed, Source, UrlFailure, appeared, utc
 from storage.search import QueryError as QueryError
 from storage.search import bare, fts5_match, parse_search, tsquery
 
@@ -33,6 +36,24 @@ DENSE_SEARCH = 2000  # matches from which a search walks the newest articles (SQ
 PG_DENSE_SEARCH = 10_000  # expected matches from which it does so on PostgreSQL
 FTS = table("articles_fts", column("rowid"), column("articles_fts"))  # SQLite FTS5, migration 0004
 PG_MATCH = "articles.search @@ to_tsquery('simple', :q)"  # the tsvector column, migration 0004
+Condition = ColumnElement[bool] | TextClause  # a WHERE clause (a text one: PostgreSQL's match)
+# story_id, id, title, url, source, is_agreement, when: an article of a story, as listed
+StoryMember = Row[int | None, int, str | None, str, str, bool | None, datetime]
+
+
+class ListedSource(Protocol):
+    """What feed health reads of a sources-file entry (crawler.core.sources.Source)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def interval(self) -> int: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def feeds(self) -> Sequence[str]: ...
+    @property
+    def sitemaps(self) -> Sequence[str]: ...
 
 
 @dataclass
@@ -48,7 +69,7 @@ class Filters:
     search: str | None = None
 
 
-def _matches(conn: Connection, user_text: str) -> tuple[Any, Select]:
+def _matches(conn: Connection, user_text: str) -> tuple[Condition, Select]:
     """The search condition on articles, and a select of the ids it matches."""
     search = parse_search(user_text)
     if conn.dialect.name == "postgresql":
@@ -81,7 +102,7 @@ def _many_matches(conn: Connection, user_text: str, limit: int | None) -> bool:
     ) >= dense
 
 
-def _search_clause(conn: Connection, user_text: str, many: bool) -> Any:
+def _search_clause(conn: Connection, user_text: str, many: bool) -> Condition:
     condition, ids = _matches(conn, user_text)
     if many and conn.dialect.name == "sqlite":
         # Walk the newest articles (ix_articles_when) keeping those in the match list;
@@ -90,7 +111,9 @@ def _search_clause(conn: Connection, user_text: str, many: bool) -> Any:
     return condition
 
 
-def json_list_contains(conn: Connection, column: Any, value: str) -> Any:
+def json_list_contains(
+    conn: Connection, column: InstrumentedAttribute[Any], value: str
+) -> ColumnElement[bool]:
     """Whether a JSON list column holds `value` (PostgreSQL jsonb @>, SQLite json_each)."""
     if conn.dialect.name == "postgresql":
         return column.cast(JSONB).contains([value])
@@ -98,14 +121,14 @@ def json_list_contains(conn: Connection, column: Any, value: str) -> Any:
     return exists(select(1).select_from(each).where(each.c.value == value))
 
 
-def _sector_clause(conn: Connection, sector: str) -> Any:
+def _sector_clause(conn: Connection, sector: str) -> ColumnElement[bool]:
     return json_list_contains(conn, Article.sectors, sector)
 
 
 def apply_filters(conn: Connection, statement: Select, f: Filters, many: bool = False) -> Select:
     """The statement narrowed by every filter, all values as bound parameters."""
     when = appeared()
-    clauses: list[ColumnElement[bool]] = []
+    clauses: list[Condition] = []
     if f.agreements:
         clauses.append(Article.is_agreement.is_(True))
     if f.since:
@@ -138,8 +161,7 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a Z."""
     if value is None:
         return None
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value.isoformat().replace("+00:00", "Z")
+    return utc(value).isoformat().replace("+00:00", "Z")
 
 
 def article_row(article: Article, source: str, with_text: bool) -> dict[str, Any]:
@@ -203,7 +225,7 @@ def find_stories(engine: Engine, f: Filters, limit: int | None = None) -> list[d
                 ids.append(story_id)
                 if limit is not None and len(ids) >= limit:
                     break
-        members: dict[int, list[Any]] = {}
+        members: dict[int | None, list[StoryMember]] = {}
         for part in chunks(ids):
             rows = conn.execute(
                 select(
@@ -224,7 +246,7 @@ def find_stories(engine: Engine, f: Filters, limit: int | None = None) -> list[d
     return [story_row(story_id, members[story_id]) for story_id in ids]
 
 
-def story_row(story_id: int, rows: list[Any]) -> dict[str, Any]:
+def story_row(story_id: int, rows: list[StoryMember]) -> dict[str, Any]:
     """One story for output, from its articles in order of appearance."""
     first = rows[0]
     return {
@@ -238,6 +260,12 @@ def story_row(story_id: int, rows: list[Any]) -> dict[str, Any]:
         "is_agreement": any(bool(r.is_agreement) for r in rows),
         "article_ids": [r.id for r in rows],
     }
+
+
+def source_names(engine: Engine) -> list[str]:
+    """The names of the sources the database knows."""
+    with engine.connect() as conn:
+        return list(conn.scalars(select(Source.name).order_by(Source.name)))
 
 
 def statistics(engine: Engine, runs: int = 10) -> dict[str, Any]:
@@ -316,7 +344,7 @@ def feed_row(feed: Feed, source: str) -> dict[str, Any]:
     }
 
 
-def feed_health(engine: Engine, sources: list) -> list[dict[str, Any]]:
+def feed_health(engine: Engine, sources: Sequence[ListedSource]) -> list[dict[str, Any]]:
     """Every listing of the sources file with its health as recorded by the crawls."""
     with Session(engine) as session:
         known = {f.url: f for f in session.scalars(select(Feed))}
@@ -346,7 +374,9 @@ def feed_health(engine: Engine, sources: list) -> list[dict[str, Any]]:
     return with_article_health(engine, rows)
 
 
-def last_runs_by_source(conn: Connection, lookback: int = 200) -> dict[str, tuple[Any, dict]]:
+def last_runs_by_source(
+    conn: Connection, lookback: int = 200
+) -> dict[str, tuple[datetime, dict[str, Any]]]:
     """Per source, the start and counts of the last finished crawl that included it."""
     runs = conn.execute(
         select(CrawlRun.started_at, CrawlRun.sources, CrawlRun.counts)
@@ -354,7 +384,7 @@ def last_runs_by_source(conn: Connection, lookback: int = 200) -> dict[str, tupl
         .order_by(CrawlRun.id.desc())
         .limit(lookback)
     )
-    out: dict[str, tuple[Any, dict]] = {}
+    out: dict[str, tuple[datetime, dict[str, Any]]] = {}
     for started_at, names, counts in runs:
         for name in names or []:
             out.setdefault(name, (started_at, (counts or {}).get(name) or {}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from storage.db import chunks
 from storage.models import AgreementRecord, Organisation
@@ -25,7 +25,7 @@ def organisation_names(conn: Connection, ids: list[int]) -> dict[int, str]:
 
 def records_by_article(conn: Connection, article_ids: list[int]) -> dict[int, list[dict]]:
     """The records stored for each article, in order, as `veille query` rows carry them."""
-    found: dict[int, list[Any]] = {}
+    found: dict[int, list[Row[Any]]] = {}
     for part in chunks(article_ids):
         for r in conn.execute(
             select(AgreementRecord.__table__)

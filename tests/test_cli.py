@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 from pathlib import Path
 
@@ -74,6 +76,52 @@ def test_query_bad_inputs_are_clear(tmp_path: Path) -> None:
     ):
         result = veille("query", "--db", db, *args)
         assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_sources_file_checks_source_names_and_lists_the_unstored(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from storage.db import open_database
+    from storage.models import Article, Source
+
+    db = str(tmp_path / "s.sqlite3")
+    engine = open_database(db)
+    with Session(engine) as session:
+        session.add(Source(id=1, name="gone", language="fr"))  # stored, no longer in the file
+        session.flush()
+        session.add(
+            Article(
+                url="https://gone.ma/a",
+                source_id=1,
+                title="A",
+                text="Un texte.",
+                fetched_at=datetime.now(UTC),
+                content_hash="h",
+                language="fr",
+            )
+        )
+        session.commit()
+    engine.dispose()
+    path = tmp_path / "sources.toml"
+    path.write_text('[[source]]\nname = "LeMatin"\nfeeds = ["https://lematin.ma/rss"]\n')
+    for command in (["query"], ["agreements"], ["errors"]):
+        typo = veille(*command, "--db", db, "--sources", str(path), "--source", "lemattin")
+        assert typo.returncode == 2, (command, typo.stderr)
+        assert typo.stderr.startswith("veille: --source 'lemattin': not in ")
+        for name in ("lematin", "GONE"):  # the file's spelling or the database's, any case
+            known = veille(*command, "--db", db, "--sources", str(path), "--source", name)
+            assert known.returncode == 0, (command, name, known.stderr)
+    gone = veille("query", "--db", db, "--source", "Gone", "--format", "jsonl")
+    assert [json.loads(line)["source"] for line in gone.stdout.splitlines()] == ["gone"]
+    stats = veille("stats", "--db", db, "--sources", str(path), "--format", "csv")
+    counts = {r["source"]: r["articles"] for r in csv.DictReader(io.StringIO(stats.stdout))}
+    assert counts == {"gone": "1", "LeMatin": "0"}
+    plain = veille("stats", "--db", db, "--format", "csv", env={"VEILLE_SOURCES": ""})
+    assert [r["source"] for r in csv.DictReader(io.StringIO(plain.stdout))] == ["gone"]
+    ignored = veille("show", "1", "--db", db, "--sources", str(path))  # a file it never reads
+    assert ignored.returncode == 2 and "unrecognized arguments: --sources" in ignored.stderr
 
 
 def test_offline_is_told_from_the_errors_of_every_listing() -> None:

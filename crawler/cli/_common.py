@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from crawler.cli.output import FORMATS
-from crawler.core.sources import load_sources
+from crawler.core.common import as_utc
+from crawler.core.sources import default_path, load_sources
 from storage.db import open_database
 
-if TYPE_CHECKING:  # Scrapy is imported only by the commands that crawl
-    pass
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
@@ -39,7 +40,7 @@ def parse_when(value: str, *, end_of_day: bool = False) -> datetime:
         raise UsageError(f"{value!r} is not a date (use 2025-11-03, an ISO time, or 7d)") from exc
     if len(value) == 10 and end_of_day and parsed.date() < date.max:
         parsed = datetime.combine(parsed.date() + timedelta(days=1), time())
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return as_utc(parsed)
 
 
 def positive_int(limit: int = 10**9) -> Any:
@@ -129,6 +130,25 @@ def resolve_sources(path: str | None, names: list[str]) -> list[str]:
     return [by_fold.get(fold(n), n) for n in names]
 
 
+def known_sources(engine: Engine, args: argparse.Namespace) -> list[str]:
+    """The `--source` names as the sources file or the database spells them. A name that
+    neither knows is bad input: a typo would otherwise match nothing, silently."""
+    from storage.queries import source_names
+    from storage.search import fold
+
+    if not args.source:
+        return []
+    known = {fold(name): name for name in source_names(engine)}
+    known.update({fold(s.name): s.name for s in load_sources(args.sources)})
+    for name in args.source:
+        if fold(name) not in known:
+            raise UsageError(
+                f"--source {name!r}: not in {args.sources or default_path()} nor in the "
+                "database (`veille sources` lists them)"
+            )
+    return [known[fold(name)] for name in args.source]
+
+
 class ShowAndExit(Exception):
     """Something to print on standard output instead of running the command."""
 
@@ -143,6 +163,15 @@ def add_set(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=help_text)
 
 
+def add_sources(parser: argparse.ArgumentParser, use: str) -> None:
+    """`--sources FILE`, on the commands that read the sources file; `use` says what for."""
+    parser.add_argument(
+        "--sources",
+        metavar="FILE",
+        help=f"sources file (default: $VEILLE_SOURCES, else the bundled one): {use}",
+    )
+
+
 def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -150,11 +179,6 @@ def common_options() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="database URL or SQLite path (default: $VEILLE_DB, else "
         "~/.local/share/veille/veille.sqlite3)",
-    )
-    common.add_argument(
-        "--sources",
-        default=argparse.SUPPRESS,
-        help="sources file (default: $VEILLE_SOURCES, else the bundled one)",
     )
     common.add_argument(
         "-v",

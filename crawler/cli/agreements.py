@@ -9,6 +9,8 @@ from typing import Any
 from crawler.cli._common import (
     UsageError,
     add_format,
+    add_sources,
+    known_sources,
     number_in,
     parse_when,
     positive_int,
@@ -49,6 +51,7 @@ def _agreement_table_row(row: dict[str, Any]) -> dict[str, Any]:
 def cmd_agreements(args: argparse.Namespace) -> int:
     from crawler.db.agreement_queries import AgreementFilters, find_agreements
 
+    engine = read_database(args)
     filters = AgreementFilters(
         since=parse_when(args.since) if args.since else None,
         until=parse_when(args.until, end_of_day=True) if args.until else None,
@@ -58,11 +61,11 @@ def cmd_agreements(args: argparse.Namespace) -> int:
         min_amount=args.min_amount,
         min_score=args.min_score,
         languages=args.lang,
-        sources=args.source,
+        sources=known_sources(engine, args),
         search=args.search,
     )
     limit = args.limit if args.limit is not None else (20 if args.format == "table" else None)
-    rows = find_agreements(read_database(args), filters, limit)
+    rows = find_agreements(engine, filters, limit)
     if args.format == "table":
         write_rows(
             [_agreement_table_row(r) for r in rows], "table", AGREEMENT_COLUMNS, keys=AGREEMENT_KEYS
@@ -102,6 +105,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     agreements = sub.add_parser(
         "agreements", parents=[common], help="the agreements, merged across outlets"
     )
+    add_sources(agreements, "--source names are checked against it")
     agreements.add_argument(
         "--since", type=when, metavar="D", help="first seen from (2025-11-03, an ISO time, 7d)"
     )

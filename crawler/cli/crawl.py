@@ -19,6 +19,7 @@ from crawler.cli._common import (
     EXIT_SOME_FAILED,
     UsageError,
     add_set,
+    add_sources,
     resolve_sources,
 )
 
@@ -102,6 +103,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     crawl = sub.add_parser("crawl", parents=[common], help="one crawl now, then exit")
+    add_sources(crawl, "the outlets crawled")
     crawl.add_argument(
         "--source",
         action="append",

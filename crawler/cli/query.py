@@ -7,6 +7,8 @@ from typing import Any
 
 from crawler.cli._common import (
     add_format,
+    add_sources,
+    known_sources,
     parse_when,
     positive_int,
     read_database,
@@ -20,17 +22,17 @@ from crawler.core.common import LANGUAGES
 def cmd_query(args: argparse.Namespace) -> int:
     from storage.queries import Filters, find_articles, find_stories
 
+    engine = read_database(args)
     filters = Filters(
         agreements=args.agreements,
         since=parse_when(args.since) if args.since else None,
         until=parse_when(args.until, end_of_day=True) if args.until else None,
-        sources=args.source,
+        sources=known_sources(engine, args),
         languages=args.lang,
         sectors=resolve_sectors(args.sector),
         search=args.search,
     )
     limit = args.limit if args.limit is not None else (20 if args.format == "table" else None)
-    engine = read_database(args)
     if args.stories:
         rows = find_stories(engine, filters, limit)
         columns = ("story_id", "last_published_at", "articles", "sources", "is_agreement", "title")
@@ -44,6 +46,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     query = sub.add_parser("query", parents=[common], help="what was collected")
+    add_sources(query, "--source names are checked against it")
     query.add_argument("--agreements", action="store_true", help="industrial agreements only")
     query.add_argument(
         "--since", type=when, metavar="D", help="2025-11-03, an ISO time, or 7d / 24h"

@@ -4,6 +4,7 @@ and what the service will do next."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -11,6 +12,8 @@ from crawler.cli._common import (
     LAST_24H,
     UsageError,
     add_format,
+    add_sources,
+    known_sources,
     parse_when,
     positive_int,
     read_database,
@@ -155,6 +158,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     engine = read_database(args)
     stats = statistics(engine)
     _with_next_poll(engine, stats["feeds"])
+    if named := args.sources or os.environ.get("VEILLE_SOURCES"):
+        stored = {row["source"] for row in stats["sources"]}
+        stats["sources"] += [
+            {"source": s.name, "articles": 0, "agreements": 0, "last_fetched_at": None}
+            for s in load_sources(named)
+            if s.name not in stored
+        ]
     if args.format in ("json", "jsonl"):
         write_rows([stats], args.format, ())
         return 0
@@ -192,7 +202,7 @@ def cmd_errors(args: argparse.Namespace) -> int:
     since = parse_when(args.since) if args.since else None
     engine = read_database(args)
     limit = args.limit if args.limit is not None else (50 if args.format == "table" else None)
-    rows = recent_failures(engine, args.source, since, limit)
+    rows = recent_failures(engine, known_sources(engine, args), since, limit)
     if args.format == "table":
         sys.stdout.write(render_errors(rows))
     else:
@@ -273,11 +283,13 @@ def cmd_sectors(args: argparse.Namespace) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     sources = sub.add_parser("sources", parents=[common], help="list, validate, feed health")
+    add_sources(sources, "the sources listed and checked")
     sources.add_argument("--check", action="store_true", help="validate and show feed health")
     add_format(sources)
     sources.set_defaults(func=cmd_sources)
 
     stats = sub.add_parser("stats", parents=[common], help="counts, last runs, errors")
+    add_sources(stats, "its sources never stored are listed with 0 articles")
     add_format(stats)
     stats.set_defaults(func=cmd_stats)
 
@@ -289,6 +301,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     status.set_defaults(func=cmd_status)
 
     errors = sub.add_parser("errors", parents=[common], help="recent failed URLs and why")
+    add_sources(errors, "--source names are checked against it")
     errors.add_argument(
         "--source",
         action="append",

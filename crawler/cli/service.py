@@ -9,6 +9,7 @@ from typing import Any
 
 from crawler.cli._common import (
     add_set,
+    add_sources,
     positive_float,
     positive_int,
 )
@@ -43,6 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     serve = sub.add_parser("serve", parents=[common], help="the scheduled service, until SIGTERM")
+    add_sources(serve, "the outlets polled")
     add_set(serve, "a Scrapy setting passed to every crawl (e.g. DOWNLOAD_DELAY=2)")
     serve.add_argument("--log-file", metavar="FILE", help="also log to this file")
     serve.add_argument(

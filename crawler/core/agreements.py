@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.core.dates import MOROCCO_TZ, search_moment
+from crawler.core.detection.amounts import Amount
 
 RATES_FILE = Path(__file__).resolve().parent / "rules" / "rates.toml"
 MERGE_WINDOW = timedelta(days=7)
@@ -57,7 +58,7 @@ class Candidate:
     id: int
     organisations: set[int]
     types: list[str]
-    amounts: list[dict[str, Any]]
+    amounts: list[Amount]
     first_seen: datetime
     signed_on: date | None = None
     articles: set[int] = field(default_factory=set)
@@ -71,7 +72,7 @@ class NewRecord:
     position: int
     organisations: set[int]
     types: list[str]
-    amounts: list[dict[str, Any]]
+    amounts: list[Amount]
     seen: datetime
     signed_on: date | None = None
 
@@ -82,20 +83,20 @@ def rates(path: Path = RATES_FILE) -> dict[str, float]:
     return dict(tomllib.loads(path.read_text(encoding="utf-8"))["mad_per_unit"])
 
 
-def in_mad(amount: dict[str, Any]) -> float | None:
+def in_mad(amount: Amount) -> float | None:
     """An amount's value in dirhams, or None for a currency without a rate."""
     rate = rates().get(str(amount.get("currency") or "").upper())
     value = amount.get("value")
     return None if rate is None or value is None else float(value) * rate
 
 
-def largest_in_mad(amounts: list[dict[str, Any]]) -> float | None:
+def largest_in_mad(amounts: list[Amount]) -> float | None:
     """The largest of the amounts, in dirhams (what `--min-amount` compares)."""
     values = [v for a in amounts if (v := in_mad(a)) is not None]
     return round(max(values), 2) if values else None
 
 
-def same_amount(a: dict[str, Any], b: dict[str, Any]) -> bool:
+def same_amount(a: Amount, b: Amount) -> bool:
     """Two amounts within AMOUNT_TOLERANCE of each other, compared in dirhams."""
     x, y = in_mad(a), in_mad(b)
     if x is None or y is None:
@@ -162,7 +163,7 @@ def summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     def union(key: str) -> list[Any]:
         return list(dict.fromkeys(x for r in records for x in r.get(key) or []))
 
-    amounts: list[dict[str, Any]] = []
+    amounts: list[Amount] = []
     for r in records:
         for a in r.get("amounts") or []:
             if not any(same_amount(a, b) for b in amounts):

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, safe_url_string
+
+if TYPE_CHECKING:
+    import tldextract
 
 __all__ = [
     "canonicalize",
@@ -234,7 +237,7 @@ def is_amp(url: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _domain_extractor() -> Any:
+def _domain_extractor() -> tldextract.TLDExtract:
     """tldextract with its bundled Public Suffix List: no download (every byte through Scrapy)."""
     import tldextract
 

@@ -6,9 +6,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict
 
 from .text import fold
+
+
+class Amount(TypedDict):
+    """A money amount as records, rows and the database carry it."""
+
+    value: int | float
+    currency: str
+    text: str
+
 
 _NUM = r"\d{1,3}(?:[ .]\d{3})+(?:,\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?"
 
@@ -86,7 +95,7 @@ class AmountGrammar:
         )
 
 
-def _scale(table: dict[str, Any], word: str | None) -> Decimal:
+def _scale(table: dict[str, float], word: str | None) -> Decimal:
     if not word:
         return Decimal(1)
     value = _lookup(table, word)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from crawler.core.language import detect_language
 
-from .amounts import as_number, find_amounts
+from .amounts import Amount, RawAmount, as_number, find_amounts
 from .parties import PartyContext, arabic_parties, latin_parties
 from .records import Mention, Record, cluster
 from .rules import LanguageRules, load_rules
@@ -34,7 +34,7 @@ class Verdict:
     agreement_types: list[str] = field(default_factory=list)
     sectors: list[str] = field(default_factory=list)
     parties: list[str] = field(default_factory=list)
-    amounts: list[dict[str, Any]] = field(default_factory=list)
+    amounts: list[Amount] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     # One record per agreement: {"types", "parties", "sectors", "amounts", "count", "evidence"}
     agreements: list[dict[str, Any]] = field(default_factory=list)
@@ -73,6 +73,9 @@ def score_components(c: Components, cfg: dict[str, Any]) -> float:
     return round(_clamp(score), 4)
 
 
+T = TypeVar("T")
+# start, end, label, weight; the label is what a kind of hit names: the agreement types
+# (a tuple), a sector, a cancel kind, or nothing.
 _Hit = tuple[int, int, Any, float]
 
 
@@ -115,7 +118,7 @@ class _Hits:
     def count(self, index: int) -> int:
         return len(self.by_sentence.get(index, ()))
 
-    def weight(self, indices: Any, title_lead: set[int], factor: float) -> float:
+    def weight(self, indices: Iterable[int], title_lead: set[int], factor: float) -> float:
         total = 0.0
         for i in indices:
             w = sum(h[3] for h in self.by_sentence.get(i, ()))
@@ -123,16 +126,16 @@ class _Hits:
         return total
 
 
-def _unique(items: Any) -> list[Any]:
+def _unique(items: Iterable[T]) -> list[T]:
     """Items in first-seen order, without repeats."""
-    out: list[Any] = []
+    out: list[T] = []
     for x in items:
         if x not in out:
             out.append(x)
     return out
 
 
-def _specific(types: Any) -> list[str]:
+def _specific(types: Iterable[str]) -> list[str]:
     """A generic type is dropped when a more specific one of its family is present."""
     found = _unique(types)
     families = {t.split(" ")[0].split("-")[0] for t in found if " " in t or "-" in t}
@@ -182,11 +185,11 @@ class _Analysis:
         self.title_lead = {i for i, s in enumerate(self.sentences) if s.zone != "body"}
         self._ctx: PartyContext | None = None
         self._ptext: str | None = None
-        self._kept: list[tuple[Any, str]] | None = None
+        self._kept: list[tuple[RawAmount, str]] | None = None
         self._spans: dict[int, list[tuple[int, int]]] = {}
         masked = _mask(self.low, r.ignore)
         self._masked = masked
-        self._raw: list[Any] | None = None  # amounts, found on demand (most need none)
+        self._raw: list[RawAmount] | None = None  # amounts, found on demand (most need none)
         self._scanned: set[int] = set()
         self.agreements = _Hits(self.starts)
         if r.agreement is not None:
@@ -267,7 +270,7 @@ class _Analysis:
         return spans
 
     @property
-    def raw_amounts(self) -> list[Any]:
+    def raw_amounts(self) -> list[RawAmount]:
         """Every money amount of the article (computed once, when first needed)."""
         if self._raw is None:
             self._raw = find_amounts(self.low, self.r.language, self.r.amounts)
@@ -620,7 +623,7 @@ class _Analysis:
             previous = i
         return out
 
-    def _items(self, i: int, own: list[dict[str, Any]]) -> list[Mention]:
+    def _items(self, i: int, own: list[Amount]) -> list[Mention]:
         """A sentence naming several items of a batch, each with its amount."""
         s = self.sentences[i]
         spans = self._party_spans(i)
@@ -753,19 +756,15 @@ class _Analysis:
                 out.append((a.end, self.full[a.start : a.end]))
         return out
 
-    def _sentence_amounts(self, i: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _sentence_amounts(self, i: int) -> tuple[list[Amount], list[Amount]]:
         """(own values, stated totals) of sentence i."""
         s = self.sentences[i]
-        own: list[dict[str, Any]] = []
-        totals: list[dict[str, Any]] = []
+        own: list[Amount] = []
+        totals: list[Amount] = []
         for a, currency in self._kept_amounts():
             if not s.start <= a.start < s.end:
                 continue
-            item = {
-                "value": as_number(a.value),
-                "currency": currency,
-                "text": self.full[a.start : a.end],
-            }
+            item = self._amount(a, currency)
             window = self.low[max(s.start, a.start - 45) : a.start]
             total = bool(self.r.record_total and self.r.record_total.search(window))
             target = totals if total else own
@@ -814,12 +813,12 @@ class _Analysis:
         # Keep the longest form when one name contains another.
         return [x for x in names if not any(x != y and x in y for y in names)]
 
-    def _kept_amounts(self) -> list[tuple[Any, str]]:
+    def _kept_amounts(self) -> list[tuple[RawAmount, str]]:
         if self._kept is None:
             self._kept = self._compute_kept_amounts()
         return self._kept
 
-    def _compute_kept_amounts(self) -> list[tuple[Any, str]]:
+    def _compute_kept_amounts(self) -> list[tuple[RawAmount, str]]:
         out = []
         last_currency: dict[int, str] = {}
         for a in self.raw_amounts:
@@ -838,13 +837,15 @@ class _Analysis:
     def _amount_sentences(self) -> set[int]:
         return {bisect.bisect_right(self.starts, a.start) - 1 for a, _ in self._kept_amounts()}
 
-    def _amounts(self) -> list[dict[str, Any]]:
-        seen: set[tuple[Any, str]] = set()
+    def _amounts(self) -> list[Amount]:
+        seen: set[tuple[int | float, str]] = set()
         out = []
         for a, currency in self._kept_amounts():
-            value = as_number(a.value)
-            if (value, currency) in seen:
-                continue
-            seen.add((value, currency))
-            out.append({"value": value, "currency": currency, "text": self.full[a.start : a.end]})
+            item = self._amount(a, currency)
+            if (item["value"], currency) not in seen:
+                seen.add((item["value"], currency))
+                out.append(item)
         return out
+
+    def _amount(self, a: RawAmount, currency: str) -> Amount:
+        return Amount(value=as_number(a.value), currency=currency, text=self.full[a.start : a.end])

@@ -11,8 +11,8 @@ count is what the named items and groups leave over.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from .amounts import Amount
 from .text import fold
 
 
@@ -25,8 +25,8 @@ class Mention:
     body: bool
     event: bool  # a signing sentence
     parties: list[str]
-    amounts: list[dict[str, Any]]  # the agreement's own value(s)
-    totals: list[dict[str, Any]]  # amounts stated as a total
+    amounts: list[Amount]  # the agreement's own value(s)
+    totals: list[Amount]  # amounts stated as a total
     types: list[str]
     count: int | None = None  # batch size (0: untold, "plusieurs"); None: not a batch
     new: bool = False  # marked as a new item ("autre", "la deuxième", "for its part")
@@ -42,8 +42,8 @@ class Record:
 
     mentions: list[Mention] = field(default_factory=list)
     parties: list[str] = field(default_factory=list)
-    amounts: list[dict[str, Any]] = field(default_factory=list)
-    totals: list[dict[str, Any]] = field(default_factory=list)
+    amounts: list[Amount] = field(default_factory=list)
+    totals: list[Amount] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
     count: int = 1
     batch: bool = False  # the summary of a batch ("six conventions")
@@ -75,7 +75,7 @@ class Record:
         return not (self.parties or self.amounts)
 
 
-def _same_amount(a: dict[str, Any], b: dict[str, Any]) -> bool:
+def _same_amount(a: Amount, b: Amount) -> bool:
     """Same currency and value within 1 %."""
     return a["currency"] == b["currency"] and abs(a["value"] - b["value"]) <= 0.01 * abs(b["value"])
 
