@@ -85,9 +85,10 @@ def cmd_mark(args: argparse.Namespace) -> int:
     from storage.db import open_database
 
     sector = resolve_sectors([args.sector])[0] if args.sector is not None else None
+    engine = open_database(args.db)
     try:
         mark = record_feedback(
-            open_database(args.db),
+            engine,
             args.article_id,
             correct=args.correct,
             by=analyst(args.by),
@@ -100,7 +101,7 @@ def cmd_mark(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     from storage.queries import article_by_id
 
-    row = article_by_id(open_database(args.db), mark.article_id) or {}
+    row = article_by_id(engine, mark.article_id) or {}
     verdict = "an industrial agreement" if row.get("is_agreement") else "not an agreement"
     about = f", agreement {mark.agreement_id}" if mark.agreement_id is not None else ""
     print(
