@@ -108,17 +108,17 @@ def resolve_sectors(values: list[str]) -> list[str]:
     """Sector names as the vocabulary spells them, matched case- and accent-insensitively;
     `help` lists the vocabulary."""
     from crawler.core.detection.rules import sector_names
+    from crawler.db.agreement_queries import sector_named
     from storage.search import fold
 
-    vocabulary = sector_names()
-    by_fold = {fold(name): name for name in vocabulary}
     out = []
     for value in values:
         if fold(value) == "help":
-            raise ShowAndExit("\n".join(vocabulary))
-        if fold(value) not in by_fold:
+            raise ShowAndExit("\n".join(sector_names()))
+        name = sector_named(value)
+        if name is None:
             raise UsageError(f"--sector {value!r}: not a sector; `veille sectors` lists them")
-        out.append(by_fold[fold(value)])
+        out.append(name)
     return out
 
 
