@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from crawler.cli.output import FORMATS
@@ -15,31 +14,19 @@ if TYPE_CHECKING:  # Scrapy is imported only by the commands that crawl
     pass
 
 
-RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
-
-
-MAX_HOURS_AGO = 100 * 8766
-
-
 class UsageError(Exception):
     """Bad input from the command line, said plainly."""
 
 
 def parse_when(value: str, *, end_of_day: bool = False) -> datetime:
-    """'2025-11-03', an ISO datetime, or '24h' / '7d' / '2w' ago; UTC."""
-    value = value.strip()
-    if m := RELATIVE.match(value):
-        hours = {"h": 1, "d": 24, "w": 168}[m.group(2)] * int(m.group(1))
-        if hours > MAX_HOURS_AGO:
-            raise UsageError(f"{value!r} is too far back (at most {MAX_HOURS_AGO // 8766} years)")
-        return datetime.now(UTC) - timedelta(hours=hours)
+    """'2025-11-03', an ISO datetime, or '24h' / '7d' / '2w' ago; UTC (UsageError if not)."""
+    from crawler.db.filter_values import FilterValueError
+    from crawler.db.filter_values import parse_when as parse
+
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (ValueError, OverflowError) as exc:
-        raise UsageError(f"{value!r} is not a date (use 2025-11-03, an ISO time, or 7d)") from exc
-    if len(value) == 10 and end_of_day and parsed.date() < date.max:
-        parsed = datetime.combine(parsed.date() + timedelta(days=1), time())
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return parse(value, end_of_day=end_of_day)
+    except FilterValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def positive_int(limit: int = 10**9) -> Any:
@@ -107,17 +94,16 @@ def resolve_sectors(values: list[str]) -> list[str]:
     """Sector names as the vocabulary spells them, matched case- and accent-insensitively;
     `help` lists the vocabulary."""
     from crawler.core.detection.rules import sector_names
+    from crawler.db.filter_values import sector_name
     from storage.search import fold
 
-    vocabulary = sector_names()
-    by_fold = {fold(name): name for name in vocabulary}
     out = []
     for value in values:
         if fold(value) == "help":
-            raise ShowAndExit("\n".join(vocabulary))
-        if fold(value) not in by_fold:
+            raise ShowAndExit("\n".join(sector_names()))
+        if (name := sector_name(value)) is None:
             raise UsageError(f"--sector {value!r}: not a sector; `veille sectors` lists them")
-        out.append(by_fold[fold(value)])
+        out.append(name)
     return out
 
 
