@@ -25,6 +25,16 @@ def entry_id(agreement_id: int) -> str:
 def atom_feed(engine: Any, alert: Alert, limit: int = ENTRIES) -> str:
     """The alert's newest matching agreements as an Atom 1.0 document."""
     rows = find_agreements(engine, filters_of(alert), limit)
+    return atom_document(
+        rows, f"{TAG}alert/{alert.name}", f"veille · {alert.name}", alert.created_at
+    )
+
+
+def atom_document(
+    rows: list[dict[str, Any]], feed_id: str, title: str, empty_updated: datetime | None = None
+) -> str:
+    """Agreement rows (`veille agreements` contract) as an Atom 1.0 document; `empty_updated`
+    is its time when there is no row (else now)."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
 
@@ -33,10 +43,10 @@ def atom_feed(engine: Any, alert: Alert, limit: int = ENTRIES) -> str:
         child.text = text
         return child
 
-    add(feed, "id", f"{TAG}alert/{alert.name}")
-    add(feed, "title", f"veille · {alert.name}")
+    add(feed, "id", feed_id)
+    add(feed, "title", title)
     updated = max((r["first_seen"] for r in rows if r["first_seen"]), default=None)
-    add(feed, "updated", updated or iso(alert.created_at or datetime.now(UTC)))
+    add(feed, "updated", updated or iso(empty_updated or datetime.now(UTC)))
     add(add(feed, "author"), "name", "veille")
     add(feed, "generator", "veille", version=VERSION)
     for row in rows:
