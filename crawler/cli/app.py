@@ -9,7 +9,7 @@ import re
 import sys
 import traceback
 
-from crawler.cli import agreements, alerts, crawl, pages, query, reading, service
+from crawler.cli import agreements, alerts, crawl, pages, query, reading, service, web
 from crawler.cli._common import (
     EXIT_INTERRUPTED,
     EXIT_NOTHING,
@@ -51,7 +51,16 @@ def glue_free_text(argv: list[str]) -> list[str]:
 
 # One module per command family, each with `register(subparsers, common)`; a new
 # family is one more name here.
-COMMANDS = (crawl, query, agreements, alerts, service, reading, pages)  # alerts after agreements
+COMMANDS = (
+    crawl,
+    query,
+    agreements,
+    alerts,
+    service,
+    reading,
+    pages,
+    web,
+)  # alerts after agreements
 
 
 def build_parser() -> argparse.ArgumentParser:
