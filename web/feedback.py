@@ -61,10 +61,10 @@ def writer() -> Engine:
 
 def _record(article_id: int, agreement_id: int | None, back: str) -> Any:
     """Check who and the token, store the mark, go back to the page."""
-    from crawler.db.feedback import FeedbackError, record_feedback
-
     by = analyst()
     check_csrf()
+    from crawler.db.feedback import FeedbackError, record_feedback
+
     verdict = request.form.get("verdict")
     if verdict not in ("correct", "wrong"):
         abort(400, "say whether the verdict is correct or wrong")

@@ -64,8 +64,8 @@ def sources_as(fmt: str) -> Any:
 def health() -> Any:
     try:
         with state().engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            schema = conn.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:  # whatever stops the database answering is the answer
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         return jsonify(status="unavailable", database=reason), 503
-    return jsonify(status="ok", database="answers", time=iso(datetime.now(UTC)))
+    return jsonify(status="ok", schema=schema, time=iso(datetime.now(UTC)))
