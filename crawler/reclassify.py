@@ -1,19 +1,20 @@
 """Re-run detection over stored articles after the rules change, in batches; their agreement
-records are written again (merged across outlets as a crawl would)."""
+records are written again (merged across outlets as a crawl would). Articles an analyst
+marked are left as the analyst decided."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 from sqlalchemy import Engine, bindparam, func, or_, select, update
 
 from crawler.core.detection import RULES_VERSION, detect
-from crawler.db.agreements import Reported, forget_records, lede, store_records
+from crawler.db.agreements import forget_records, reported_row, store_records
 from storage.db import writing
-from storage.models import Article
+from storage.models import ANALYST, Article
 
 FIELDS = ("is_agreement", "score", "agreement_types", "sectors", "parties", "amounts", "evidence")
 
@@ -40,19 +41,6 @@ def progress_bar(out: TextIO = sys.stderr, width: int = 30) -> Callable[[int, in
     return draw
 
 
-def _reported(row: Any, verdict: dict[str, Any]) -> Reported:
-    """A re-detected article for the agreements step."""
-    return Reported(
-        row.id,
-        row.published_at or row.fetched_at,
-        row.published_at,
-        row.language,
-        lede(row.title, row.lead, row.text),
-        verdict["score"],
-        verdict["agreements"] if verdict["is_agreement"] else [],
-    )
-
-
 def reclassify(
     engine: Engine,
     *,
@@ -60,9 +48,11 @@ def reclassify(
     batch_size: int = 500,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReclassifyReport:
-    """Re-detect articles classified by other rules (or all of them), one transaction a batch."""
+    """Re-detect articles classified by other rules (or all of them), one transaction a batch;
+    an article an analyst marked keeps the analyst's verdict and records (crawler.db.feedback)."""
     stale = or_(Article.rules_version.is_(None), Article.rules_version != RULES_VERSION)
-    where = [] if everything else [stale]
+    by_rules = Article.verdict_by != ANALYST
+    where = [by_rules] if everything else [by_rules, stale]
     columns = [Article.id, Article.title, Article.lead, Article.text, Article.language]
     columns += [Article.published_at, Article.fetched_at]
     columns += [getattr(Article, f) for f in FIELDS]
@@ -90,7 +80,8 @@ def reclassify(
                 report.flipped += bool(old["is_agreement"]) != bool(new["is_agreement"])
                 report.changed += old != new
                 updates.append({"b_id": row.id, "rules_version": RULES_VERSION, **new})
-                reports.append(_reported(row, verdict))
+                records = verdict["agreements"] if verdict["is_agreement"] else []
+                reports.append(reported_row(row, verdict["score"], records))
             conn.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
             forget_records(conn, [row.id for row in rows])
             store_records(conn, reports)

@@ -1,5 +1,5 @@
 """SQLAlchemy models: sources, their feeds, articles and their aliases, stories, crawl runs,
-agreements with their records, parties and organisations."""
+agreements with their records, parties and organisations, analysts' feedback."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from storage.search import searchable
 
 JsonList = JSON().with_variant(JSONB(), "postgresql")
 WHEN = "coalesce(published_at, fetched_at)"
+RULES, ANALYST = "rules", "analyst"  # who decided an article's verdict (Article.verdict_by)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -122,6 +123,8 @@ class Article(Base):
     amounts: Mapped[list[dict[str, Any]]] = mapped_column(JsonList, default=list)
     evidence: Mapped[list[str]] = mapped_column(JsonList, default=list)
     rules_version: Mapped[str | None] = mapped_column(String(64))
+    # who decided is_agreement and the records: "rules", or "analyst" once marked (feedback)
+    verdict_by: Mapped[str] = mapped_column(String(16), server_default=RULES)
     story_id: Mapped[int | None] = mapped_column(Integer, index=True)
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)
     # title, lead and text folded (storage/search.py): what full-text search indexes
@@ -276,3 +279,28 @@ class AgreementParty(Base):
     __table_args__ = (
         Index("ix_agreement_parties_organisation", "organisation_id", "agreement_id"),
     )
+
+
+class Feedback(Base):
+    """An analyst's mark on an article's verdict, with what the rules had said; the newest
+    mark of an article decides it, every mark is kept."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    # the agreement the mark is about, while it exists (gone when no article reports it)
+    agreement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agreements.id", ondelete="SET NULL"), index=True
+    )
+    correct: Mapped[bool] = mapped_column(Boolean)
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+    parties: Mapped[list[str] | None] = mapped_column(JsonList)  # the corrected record's
+    sector: Mapped[str | None] = mapped_column(String(100))
+    rules_is_agreement: Mapped[bool] = mapped_column(Boolean)
+    rules_version: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))

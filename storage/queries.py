@@ -160,7 +160,7 @@ def article_row(article: Article, source: str, with_text: bool) -> dict[str, Any
         "amounts": article.amounts or [],
         "evidence": article.evidence or [],
         "story_id": article.story_id,
-        "verdict_by": "rules",  # no analyst verdicts are stored yet
+        "verdict_by": article.verdict_by,  # rules | analyst (crawler/db/feedback.py)
         "agreements": [],  # filled by find_articles from the stored records
     }
     if with_text:
@@ -461,14 +461,22 @@ def recent_failures(
 
 
 def article_by_id(engine: Engine, article_id: int) -> dict[str, Any] | None:
-    """One stored article, as `veille query --with-text` gives it, or None."""
+    """One stored article, as `veille query --with-text` gives it (its records too), or None."""
+    from storage.records import records_by_article
+
     with Session(engine) as session:
         found = session.execute(
             select(Article, Source.name)
             .join(Source, Source.id == Article.source_id)
             .where(Article.id == article_id)
         ).first()
-    return article_row(found[0], found[1], with_text=True) if found else None
+        if found is None:
+            return None
+        row = article_row(found[0], found[1], with_text=True)
+        row["agreements"] = records_by_article(session.connection(), [article_id]).get(
+            article_id, []
+        )
+    return row
 
 
 def feed_status(feed: Feed | None, now: datetime, quiet_after: timedelta, enabled: bool) -> str:

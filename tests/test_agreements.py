@@ -241,10 +241,10 @@ def test_the_seed_articles_five_agreements_stored_and_shown(
     found = rows("agreements", db_url, "--source", "lenouvelliste")
     assert len(found) == 5
     keys = ["id", "types", "parties", "organisations", "sectors", "amounts", "count"]
-    keys += ["signed_on", "first_seen", "score", "evidence", "articles"]
+    keys += ["signed_on", "first_seen", "score", "evidence", "verdict_by", "articles"]
     for row in found:
         assert list(row) == keys
-        assert row["count"] == 1
+        assert row["count"] == 1 and row["verdict_by"] == "rules"
         assert row["first_seen"] == "2025-11-04T08:00:00Z"
         assert row["signed_on"] == "2025-11-03"  # "organisée lundi", published on a Tuesday
         assert 0.5 <= row["score"] <= 1

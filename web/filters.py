@@ -12,8 +12,8 @@ from flask import request
 from werkzeug.datastructures import MultiDict
 
 from crawler.core.common import LANGUAGES
-from crawler.db.agreement_queries import AgreementFilters
-from crawler.db.filter_values import FilterValueError, parse_when, sector_name
+from crawler.db.agreement_queries import AgreementFilters, sector_named
+from crawler.db.filter_values import FilterValueError, parse_when
 
 PAGE = 50
 MAX_LIMIT = 500
@@ -47,7 +47,7 @@ def _whole(name: str, value: str, high: int) -> int:
 
 
 def _sector(value: str) -> str:
-    found = sector_name(value)
+    found = sector_named(value)
     if found is None:
         raise FilterValueError(f"sector={value!r} is not a sector (see `veille sectors`)")
     return found

@@ -94,14 +94,15 @@ def resolve_sectors(values: list[str]) -> list[str]:
     """Sector names as the vocabulary spells them, matched case- and accent-insensitively;
     `help` lists the vocabulary."""
     from crawler.core.detection.rules import sector_names
-    from crawler.db.filter_values import sector_name
+    from crawler.db.agreement_queries import sector_named
     from storage.search import fold
 
     out = []
     for value in values:
         if fold(value) == "help":
             raise ShowAndExit("\n".join(sector_names()))
-        if (name := sector_name(value)) is None:
+        name = sector_named(value)
+        if name is None:
             raise UsageError(f"--sector {value!r}: not a sector; `veille sectors` lists them")
         out.append(name)
     return out

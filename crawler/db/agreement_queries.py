@@ -14,6 +14,8 @@ from sqlalchemy import Connection, Engine, Select, and_, func, or_, select
 from crawler.core.organisations import FUZZY_CUTOFF, FUZZY_MIN_CHARS, fold_name, lookup, resolve
 from storage.db import chunks
 from storage.models import (
+    ANALYST,
+    RULES,
     Agreement,
     AgreementParty,
     AgreementRecord,
@@ -43,6 +45,15 @@ class AgreementFilters:
     languages: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     search: str | None = None
+
+
+def sector_named(value: str) -> str | None:
+    """A sector as the vocabulary spells it, matched case- and accent-insensitively (None:
+    not a sector)."""
+    from crawler.core.detection.rules import sector_names
+    from storage.search import fold
+
+    return {fold(name): name for name in sector_names()}.get(fold(value))
 
 
 def organisation_ids(conn: Connection, name: str) -> list[int]:
@@ -137,10 +148,12 @@ def find_agreements(
 
 def agreement_rows(conn: Connection, agreements: Sequence[Any]) -> list[dict[str, Any]]:
     """Agreements as the `veille agreements` contract spells them, with their organisations
-    (in the order the records name them) and articles (in order of appearance)."""
+    (in the order the records name them) and articles (in order of appearance); `verdict_by`
+    is `analyst` when an analyst decided the verdict of an article that reports it."""
     ids = [a.id for a in agreements]
     orgs: dict[int, list[int]] = {i: [] for i in ids}
     articles: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    marked: set[int] = set()  # reported by an article whose verdict an analyst decided
     when = appeared()
     for part in chunks(ids):
         rows = conn.execute(
@@ -153,6 +166,7 @@ def agreement_rows(conn: Connection, agreements: Sequence[Any]) -> list[dict[str
                 Article.title,
                 Article.language,
                 Article.published_at,
+                Article.verdict_by,
             )
             .join(Article, Article.id == AgreementRecord.article_id)
             .join(Source, Source.id == Article.source_id)
@@ -160,8 +174,10 @@ def agreement_rows(conn: Connection, agreements: Sequence[Any]) -> list[dict[str
             .order_by(when, Article.id, AgreementRecord.position)
         )
         article: list[Any]
-        for agreement_id, org_ids, *article in rows:
+        for agreement_id, org_ids, *article, by in rows:
             orgs[agreement_id] += [o for o in org_ids or [] if o not in orgs[agreement_id]]
+            if by == ANALYST:
+                marked.add(agreement_id)
             if all(a["id"] != article[0] for a in articles[agreement_id]):
                 article_id, url, source, title, language, published = article
                 articles[agreement_id].append(
@@ -188,6 +204,7 @@ def agreement_rows(conn: Connection, agreements: Sequence[Any]) -> list[dict[str
             "first_seen": iso(a.first_seen),
             "score": a.score,
             "evidence": a.evidence,
+            "verdict_by": ANALYST if a.id in marked else RULES,
             "articles": articles[a.id],
         }
         for a in agreements

@@ -41,6 +41,20 @@ class Reported:
     records: list[dict[str, Any]] = field(default_factory=list)
 
 
+def reported_row(row: Any, score: float | None, records: list[dict[str, Any]]) -> Reported:
+    """A stored article (a row with id, title, lead, text, language, published_at and
+    fetched_at) with these records, for the agreements step."""
+    return Reported(
+        row.id,
+        row.published_at or row.fetched_at,
+        row.published_at,
+        row.language,
+        lede(row.title, row.lead, row.text),
+        score,
+        records,
+    )
+
+
 def sync_curated(conn: Connection) -> dict[str, int]:
     """Make sure every organisation and alias of the curated file has its row (a curated
     alias takes its key over from an organisation the crawl made); return ids by name.

@@ -1,5 +1,5 @@
-"""Filter values as people type them (dates, sectors), checked and spelled the way the
-database stores them: shared by the command line and the web view."""
+"""Dates as people type them in filters, checked: shared by the command line and the web
+view (sectors: crawler.db.agreement_queries.sector_named)."""
 
 from __future__ import annotations
 
@@ -33,12 +33,3 @@ def parse_when(value: str, *, end_of_day: bool = False) -> datetime:
     if len(value) == 10 and end_of_day and parsed.date() < date.max:
         parsed = datetime.combine(parsed.date() + timedelta(days=1), time())
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def sector_name(value: str) -> str | None:
-    """The sector as the vocabulary spells it, matched case- and accent-insensitively; None
-    when the vocabulary has no such sector."""
-    from crawler.core.detection.rules import sector_names
-    from storage.search import fold
-
-    return {fold(name): name for name in sector_names()}.get(fold(value))
