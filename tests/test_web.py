@@ -256,3 +256,39 @@ def _get(port: int, path: str) -> tuple[int, str]:
         except ConnectionRefusedError:
             time.sleep(0.1)
     raise AssertionError("veille web did not start")
+
+
+# -- these write: they come last, the other tests read the crawl as it was -------------------
+
+
+def test_a_mark_is_stored_shown_and_wins(client: FlaskClient) -> None:
+    agreement = rows(client, "?sector=automobile")[0]
+    article = agreement["articles"][0]["id"]
+    token = _form_token(client, f"/agreements/{agreement['id']}")
+    bad = client.post(
+        f"/agreements/{agreement['id']}/feedback",
+        data={
+            "verdict": "correct",
+            "sector": "bananes",
+            "csrf_token": token,
+            "article_id": article,
+        },
+    )
+    assert bad.status_code == 400 and "not a sector" in bad.text
+    marked = client.post(
+        f"/articles/{article}/feedback",
+        data={
+            "verdict": "wrong",
+            "note": "a plan, not a signature",
+            "by": "amina",
+            "csrf_token": token,
+        },
+    )
+    assert marked.status_code == 303 and marked.location.endswith(f"/articles/{article}#feedback")
+    page = client.get(f"/articles/{article}").text
+    assert "marked <strong>wrong</strong> by amina" in page and "a plan, not a signature" in page
+    assert '<strong id="verdict-by">analyst</strong>' in page
+    assert "not an industrial agreement" in page
+    assert agreement["id"] not in {a["id"] for a in rows(client, "?sector=automobile")} or any(
+        x["id"] != article for x in agreement["articles"]
+    )

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, request, session, url_for
 from sqlalchemy import Engine
 
+from crawler.db.feedback import FeedbackError, feedback_for_article, record_feedback
 from storage.db import make_engine
 from web.state import state
 
@@ -47,8 +48,15 @@ def analyst() -> str:
 
 
 def feedback_context(article_id: int | None, agreement_id: int | None) -> dict[str, Any]:
-    """What the feedback form and the marks shown on a page need."""
-    return {"token": csrf_token(), "article_id": article_id, "agreement_id": agreement_id}
+    """What the feedback form and the marks shown on a page need: the token, the article's
+    marks (newest first: the first decides)."""
+    marks = feedback_for_article(state().engine, article_id) if article_id is not None else []
+    return {
+        "token": csrf_token(),
+        "article_id": article_id,
+        "agreement_id": agreement_id,
+        "marks": marks,
+    }
 
 
 def writer() -> Engine:
@@ -63,8 +71,6 @@ def _record(article_id: int, agreement_id: int | None, back: str) -> Any:
     """Check who and the token, store the mark, go back to the page."""
     by = analyst()
     check_csrf()
-    from crawler.db.feedback import FeedbackError, record_feedback
-
     verdict = request.form.get("verdict")
     if verdict not in ("correct", "wrong"):
         abort(400, "say whether the verdict is correct or wrong")

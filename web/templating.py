@@ -4,6 +4,7 @@ MDH, short dates, links that change one filter."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Flask
 from markupsafe import Markup, escape
@@ -46,9 +47,9 @@ def highlight(text: str, evidence: str | None) -> Markup:
     )
 
 
-def short_date(value: str | None) -> str:
-    """An ISO time as its date."""
-    return (value or "")[:10]
+def short_date(value: Any) -> str:
+    """An ISO time (or a datetime) as its date."""
+    return str(value or "")[:10]
 
 
 def install_filters(app: Flask) -> None:
