@@ -65,9 +65,17 @@ def test_every_page_answers(client: FlaskClient) -> None:
         assert response.status_code == 200, (path, response.text[:500])
         assert response.content_type.startswith("text/html")
     for path in ("/agreements", "/organisations", f"/organisations/{org}", "/sources"):
-        for fmt, mime in (("json", "application/json"), ("csv", "text/csv")):
+        for fmt, mime in (
+            ("json", "application/json"),
+            ("csv", "text/csv"),
+            ("atom", "application/atom+xml"),
+        ):
             response = client.get(f"{path}.{fmt}")
             assert response.status_code == 200 and response.mimetype == mime, path
+        listed = client.get(f"{path}.json").json
+        feed = feedparser.parse(client.get(f"{path}.atom").data)
+        assert not feed.bozo and len(feed.entries) == len(listed) > 0, path
+        assert len(list(csv.DictReader(io.StringIO(client.get(f"{path}.csv").text)))) == len(listed)
     page = client.get("/").text
     assert f'href="/agreements/{first["id"]}"' in page
     assert "<svg" in page and "<rect" in page  # the timeline

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort
 
-from alerts.atom import TAG, atom_document
+from alerts.atom import TAG, Entry, agreement_entry, feed_document
 from crawler.core.csv_rows import write_csv
 
 FORMATS = ("json", "csv", "atom")
@@ -27,11 +28,11 @@ def rows_response(
     name: str,
     title: str,
     next_url: str | None = None,
-    atom: bool = True,
+    entry: Callable[[dict[str, Any]], Entry] = agreement_entry,
 ) -> Response:
-    """`rows` in format `fmt` (404 for a format this list has not); `name` names the CSV
-    download and the Atom feed's id (`atom`: whether the rows are agreements)."""
-    if fmt not in FORMATS or (fmt == "atom" and not atom):
+    """`rows` in format `fmt` (404 for another); `name` names the CSV download and the Atom
+    feed's id, `entry` makes a row an Atom entry (rows are agreements unless it says)."""
+    if fmt not in FORMATS:
         abort(404, f"no .{fmt} form of this list")
     if fmt == "json":
         body = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
@@ -40,7 +41,7 @@ def rows_response(
         write_csv(rows, out)
         body = out.getvalue()
     else:
-        body = atom_document(rows, f"{TAG}web/{name}", title)
+        body = feed_document(f"{TAG}web/{name}", title, [entry(r) for r in rows])
     response = Response(body, content_type=f"{MIMETYPES[fmt]}; charset=utf-8")
     if fmt == "csv":
         response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'

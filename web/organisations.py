@@ -1,15 +1,18 @@
-"""`/organisations` (signatories and their number of agreements; `.json`, `.csv`) and
+"""`/organisations` (signatories and their number of agreements; `.json`, `.csv`, `.atom`) and
 `/organisations/ID` (aliases per language, agreements over time, counterparties; its
 agreements also as `.json`, `.csv`, `.atom`)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 
+from alerts.atom import TAG, Entry
 from crawler.db.agreement_facets import facets
 from crawler.db.agreement_queries import counterparties, list_organisations, organisation_by_id
+from storage.queries import iso
 from web.agreements import agreements_page
 from web.filters import MAX_LIMIT, parse_list_query
 from web.formats import rows_response
@@ -32,8 +35,19 @@ def organisations() -> Any:
 
 @blueprint.get("/organisations.<fmt>")
 def organisations_as(fmt: str) -> Any:
+    now = iso(datetime.now(UTC)) or ""
     return rows_response(
-        _organisations(), fmt, name="organisations", title="organisations", atom=False
+        _organisations(),
+        fmt,
+        name="organisations",
+        title="veille · organisations",
+        entry=lambda o: Entry(
+            id=f"{TAG}organisation/{o['id']}",
+            title=o["name"],
+            updated=now,
+            links=[{"href": url_for(".organisation", organisation_id=o["id"], _external=True)}],
+            summary=f"{o['agreements']} agreement(s); {o['kind']}",
+        ),
     )
 
 

@@ -1,14 +1,15 @@
 """`/sources` (each source's feeds with their health, next poll, articles and agreements of
-the last 30 days; `.json`, `.csv`) and `/health`."""
+the last 30 days; `.json`, `.csv`, `.atom`) and `/health`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, render_template, url_for
 from sqlalchemy import text
 
+from alerts.atom import TAG, Entry
 from crawler.core.sources import load_sources
 from storage.jobs import next_polls
 from storage.queries import counts_since, feed_health, iso
@@ -57,7 +58,22 @@ def sources() -> Any:
 
 @blueprint.get("/sources.<fmt>")
 def sources_as(fmt: str) -> Any:
-    return rows_response(source_rows(), fmt, name="sources", title="sources", atom=False)
+    now = iso(datetime.now(UTC)) or ""
+    return rows_response(
+        source_rows(),
+        fmt,
+        name="sources",
+        title="veille · sources",
+        entry=lambda s: Entry(
+            id=f"{TAG}source/{s['source']}",
+            title=f"{s['source']}: {s['status']}",
+            updated=s["last_success_at"] or now,
+            links=[{"href": url_for(".sources", _external=True)}],
+            summary=f"{s['failures']} failure(s) in a row; next poll {s['next_poll']}; "
+            f"{s['articles_30d']} article(s), {s['agreements_30d']} agreement(s) in "
+            f"{RECENT_DAYS} days",
+        ),
+    )
 
 
 @blueprint.get("/health")
