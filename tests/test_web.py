@@ -119,6 +119,16 @@ def test_facets_narrow_the_list(client: FlaskClient) -> None:
     assert 'href="/agreements"' in page or "clear every filter" in page
 
 
+def test_facet_counts_are_the_matches(client: FlaskClient) -> None:
+    page = client.get("/agreements?lang=fr").text
+    sectors = re.search(r'data-facet="sector">(.*?)</section>', page, re.S)
+    assert sectors
+    counted = re.findall(r'sector=([^"&]+)"[^>]*>([^<]+)</a> <span class="count">(\d+)', sectors[1])
+    assert counted
+    for value, _, n in counted:
+        assert int(n) == len(rows(client, f"?lang=fr&sector={value}")), value
+
+
 def test_search_and_paging(client: FlaskClient) -> None:
     everything = rows(client)
     found = rows(client, "?q=Kénitra")

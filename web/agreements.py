@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from crawler.db.agreement_facets import cursor_of, facets, page_statement
+from crawler.db.agreement_pages import cursor_of, facets, page_statement
 from crawler.db.agreement_queries import agreement_by_id, agreement_rows
 from storage.queries import article_by_id
 from web.facets import groups

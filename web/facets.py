@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import request
 
-from crawler.db.agreement_facets import TOP, Facets
+from crawler.db.agreement_pages import TOP, Facets
 from web.filters import is_active, link
 
 AMOUNTS = (  # (label, min, max) in dirhams

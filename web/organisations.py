@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request, url_for
 
 from alerts.atom import TAG, Entry
-from crawler.db.agreement_facets import facets
+from crawler.db.agreement_pages import facets
 from crawler.db.agreement_queries import counterparties, list_organisations, organisation_by_id
 from storage.queries import iso
 from web.agreements import agreements_page

@@ -1,5 +1,6 @@
-"""What the matching agreements are made of, for the web view's facets and timeline: counts
-over the newest matches (at most `sample`), so a page costs the same at any size."""
+"""What the web view's agreement pages read: one page of matches after a keyset cursor, and
+what the matches are made of (facets, timeline), counted over the newest matches (at most
+`sample`), so that a page costs the same at any size."""
 
 from __future__ import annotations
 
