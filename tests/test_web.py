@@ -230,6 +230,13 @@ def test_feedback_needs_the_password_when_the_server_has_one(site: tuple[str, Pa
     )
     assert bad.status_code == 401
     assert client.get(f"/articles/{article}").status_code == 200  # reading stays open
+    right = base64.b64encode(b"amina:s3cret").decode()
+    form["verdict"] = "correct"  # the rules' verdict kept: the other tests' lists stay as crawled
+    kept = client.post(
+        f"/articles/{article}/feedback", data=form, headers={"Authorization": f"Basic {right}"}
+    )
+    assert kept.status_code == 303
+    assert "marked <strong>correct</strong> by amina" in client.get(f"/articles/{article}").text
 
 
 def test_web_refuses_a_public_address_without_a_password(site: tuple[str, Path]) -> None:
