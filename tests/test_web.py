@@ -81,6 +81,18 @@ def test_every_page_answers(client: FlaskClient) -> None:
     assert "<svg" in page and "<rect" in page  # the timeline
 
 
+def test_reading_pages_never_write(site: tuple[str, Path], client: FlaskClient) -> None:
+    url, _ = site
+    if not url.startswith("sqlite"):
+        pytest.skip("the SQLite file shows a write; PostgreSQL is opened read-only the same way")
+    files = sorted(Path(url.removeprefix("sqlite:///")).parent.glob("veille.sqlite3*"))
+    before = {f.name: f.read_bytes() for f in files}
+    first = rows(client)[0]
+    for path in ("/", f"/agreements/{first['id']}", f"/articles/{first['articles'][0]['id']}"):
+        assert client.get(path).status_code == 200
+    assert {f.name: f.read_bytes() for f in files} == before
+
+
 def test_lists_parse_as_json_csv_and_atom_with_the_same_rows(client: FlaskClient) -> None:
     agreements = rows(client)
     ids = [a["id"] for a in agreements]
