@@ -26,6 +26,7 @@ class ReclassifyReport:
     examined: int = 0
     flipped: int = 0  # is_agreement changed
     changed: int = 0  # any field of the verdict changed
+    kept: int = 0  # marked by an analyst: left as the analyst decided
 
 
 def progress_bar(out: TextIO = sys.stderr, width: int = 30) -> Callable[[int, int], None]:
@@ -58,7 +59,8 @@ def reclassify(
     columns += [getattr(Article, f) for f in FIELDS]
     with engine.connect() as conn:
         total = conn.scalar(select(func.count()).select_from(Article).where(*where)) or 0
-    report = ReclassifyReport()
+        kept = select(func.count()).select_from(Article).where(*where[1:], ~by_rules)
+        report = ReclassifyReport(kept=conn.scalar(kept) or 0)
     last_id = 0
     table = Article.__table__
     while True:

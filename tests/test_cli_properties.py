@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crawler import cli
+from crawler.cli import feedback
 from storage.db import open_database
 from tests.test_search import ARTICLES
 
@@ -75,6 +76,7 @@ WRITERS = {
     cli.cmd_reclassify,
     cli.cmd_db,
 }
+WRITERS |= {feedback.cmd_mark, feedback.cmd_export}  # a mark writes; export writes files
 
 
 def commands() -> dict[tuple[str, ...], argparse.ArgumentParser]:

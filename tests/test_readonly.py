@@ -7,17 +7,22 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.db.feedback import record_feedback
 from storage.db import DatabaseError, open_database
 from tests.conftest import PG_DSN, ROOT, veille
+from tests.test_agreements import BATCH_FR
+from tests.test_feedback import store
 
 READERS = [["query"], ["stats"], ["status"], ["errors"], ["show", "1"], ["db", "describe"]]
+READERS += [["feedback", "stats"], ["feedback", "export", "never-written"]]
 
 
 @pytest.mark.parametrize("command", [*READERS, ["sources", "--check"]])
@@ -67,16 +72,23 @@ def test_an_old_schema_is_not_migrated_by_a_reader(tmp_path: Path) -> None:
         open_database(url, readonly=True)
 
 
-def test_a_file_the_user_may_only_read_is_read(tmp_path: Path) -> None:
-    """A database in a directory the user may not write (no -shm file can be created)."""
+def read_without_write_access(
+    tmp_path: Path, *args: str, fill: Callable[[Engine], None] | None = None
+) -> subprocess.CompletedProcess:
+    """A veille command run on a database (filled by `fill`) in a directory the user may not
+    write (no -shm file can be created), as a user who owns neither; the directory is
+    checked untouched."""
     folder = tmp_path / "ro"
     folder.mkdir()
     db = folder / "v.sqlite3"
-    open_database(str(db)).dispose()
+    engine = open_database(str(db))
+    if fill:
+        fill(engine)
+    engine.dispose()
     assert sorted(p.name for p in folder.iterdir()) == ["v.sqlite3"]  # WAL files removed
     db.chmod(0o444)
     folder.chmod(0o555)
-    command = [sys.executable, "-m", "crawler.cli", "query", "--db", str(db), "--format", "json"]
+    command = [sys.executable, "-m", "crawler.cli", *args, "--db", str(db)]
     if os.geteuid() == 0:  # root reads and writes anything: drop its capabilities, own nothing
         if not shutil.which("setpriv"):
             pytest.skip("needs setpriv to run without root's capabilities")
@@ -85,11 +97,38 @@ def test_a_file_the_user_may_only_read_is_read(tmp_path: Path) -> None:
         command = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", *command]
     try:
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout) == []
         assert sorted(p.name for p in folder.iterdir()) == ["v.sqlite3"]
+        return result
     finally:
         folder.chmod(0o755)
+
+
+def test_a_file_the_user_may_only_read_is_read(tmp_path: Path) -> None:
+    result = read_without_write_access(tmp_path, "query", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+def test_feedback_stats_and_export_only_read(tmp_path: Path) -> None:
+    result = read_without_write_access(tmp_path, "feedback", "stats", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["marked"] == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o777)  # the unprivileged user writes the files there, not in the database
+    (tmp_path / "again").mkdir()
+
+    def one_mark(engine: Engine) -> None:
+        (article,) = store(engine, [BATCH_FR])
+        record_feedback(engine, article, correct=True, by="amina")
+
+    result = read_without_write_access(
+        tmp_path / "again", "feedback", "export", str(out), fill=one_mark
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 labelled article(s) written" in result.stdout
+    (written,) = out.glob("dfb*.json")
+    assert json.loads(written.read_text(encoding="utf-8"))["label"]["is_agreement"] is True
 
 
 def test_postgresql_readers_use_read_only_transactions(pg_ok: bool) -> None:

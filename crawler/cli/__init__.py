@@ -1,6 +1,6 @@
 """The `veille` command: one module per command family (`crawl`, `query`, `agreements`,
-`service`, `reading`, `pages`, `web`), the options they share in `_common`, the parser and entry
-point in `app`."""
+`alerts`, `feedback`, `service`, `reading`, `pages`, `web`), the options they share in
+`_common`, the parser and entry point in `app`."""
 
 from crawler.cli._common import (
     EXIT_INTERRUPTED,

@@ -9,7 +9,7 @@ import re
 import sys
 import traceback
 
-from crawler.cli import agreements, alerts, crawl, pages, query, reading, service, web
+from crawler.cli import agreements, alerts, crawl, feedback, pages, query, reading, service, web
 from crawler.cli._common import (
     EXIT_INTERRUPTED,
     EXIT_NOTHING,
@@ -56,6 +56,7 @@ COMMANDS = (
     query,
     agreements,
     alerts,
+    feedback,
     service,
     reading,
     pages,

@@ -93,6 +93,8 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
         f"{report.examined} article(s) re-examined: {report.flipped} verdict(s) changed "
         f"(agreement or not), {report.changed} with any field changed"
     )
+    if report.kept:
+        print(f"{report.kept} article(s) marked by analysts left as they decided (veille feedback)")
     return 0
 
 

@@ -261,7 +261,7 @@ def record_feedback(
                 correct=correct,
                 by=by,
                 at=datetime.now(UTC),
-                note=note,
+                note=(note or "").strip() or None,
                 parties=parties,
                 sector=sector,
                 rules_is_agreement=rules_said,
