@@ -98,5 +98,5 @@ def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facet
         rows=list(rows),
         organisations=[(i, name, c) for i, name, c in organisations],
         sources=[(name, c) for c, name in sources],
-        languages=[(lang or "?", c) for c, lang in languages],
+        languages=[(lang, c) for c, lang in languages if lang],
     )
