@@ -29,15 +29,16 @@ from sqlalchemy import Engine, select
 import alerts.service
 from crawler.core.polling import PollFacts, facts_from, human, jitter_for, poll_interval
 from crawler.service_log import setup_logging as setup_logging
+from storage.jobs import JOB_PREFIX, JOBS_TABLE
+from storage.jobs import next_polls as next_polls
+from storage.jobs import scheduled_jobs as scheduled_jobs
 
 log = logging.getLogger("veille.service")
 
 # Each crawl is a child process running the CLI (crawler/cli/__main__.py): `veille crawl`.
 CRAWL_CHILD = (sys.executable, "-m", "crawler.cli", "crawl")
 
-JOB_PREFIX = "crawl:"
 JOB_FUNC = "scheduler:crawl_job"
-JOBS_TABLE = "apscheduler_jobs"
 
 # -- what the database says of a source ------------------------------------------------------
 
@@ -48,61 +49,6 @@ def source_facts(engine: Engine, name: str, interval: int, lookback: int = 200) 
 
     feeds, runs = poll_history(engine, name, lookback)
     return facts_from(name, interval, feeds, runs, datetime.now(UTC))
-
-
-def scheduled_jobs(engine: Engine) -> dict[str, dict[str, Any]]:
-    """The service's jobs, read through APScheduler's job store: per source, its next poll
-    and current interval."""
-    from sqlalchemy import inspect
-
-    if not inspect(engine).has_table(JOBS_TABLE):
-        return {}
-    jobs = {}
-    for job in _job_store(engine).get_all_jobs():
-        if not job.id.startswith(JOB_PREFIX):
-            continue
-        interval = getattr(job.trigger, "interval_length", None)
-        nrt = job.next_run_time
-        spec = str(job.name or "")
-        jobs[job.id.removeprefix(JOB_PREFIX)] = {
-            "next_poll_at": nrt.astimezone(UTC) if nrt else None,
-            "interval": interval,
-            "schedule": None if interval else spec.partition(": ")[2] or str(job.trigger),
-            "reason": (job.kwargs or {}).get("reason", ""),
-        }
-    return jobs
-
-
-def _job_store(engine: Engine) -> Any:
-    """APScheduler's SQLAlchemy job store on `engine`, for reading: a job it cannot restore
-    (written by another version) is left in place and not listed, never deleted."""
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-
-    class ReadingJobStore(SQLAlchemyJobStore):
-        def _get_jobs(self, *conditions: Any) -> list[Any]:
-            rows = select(self.jobs_t.c.id, self.jobs_t.c.job_state).order_by(
-                self.jobs_t.c.next_run_time
-            )
-            jobs = []
-            with self.engine.connect() as conn:
-                for row in conn.execute(rows.where(*conditions) if conditions else rows):
-                    try:
-                        jobs.append(self._reconstitute_job(row.job_state))
-                    except Exception:
-                        log.debug("job %s cannot be restored by this version", row.id)
-            return jobs
-
-    return ReadingJobStore(engine=engine, tablename=JOBS_TABLE)
-
-
-def next_polls(engine: Engine) -> dict[str, str]:
-    """Per source, its next poll as an ISO time ('paused' if none), for the CLI."""
-    from storage.queries import iso
-
-    return {
-        name: iso(job["next_poll_at"].replace(microsecond=0)) if job["next_poll_at"] else "paused"
-        for name, job in scheduled_jobs(engine).items()
-    }
 
 
 # -- the service -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ TABLES = {
     "story_bands": "The story index: one MinHash LSH band key per article.",
     "url_failures": "Article URLs that could not be stored, retried on later runs unless gone.",
     "crawl_runs": "One row per crawl: when, which sources, how it ended, per-source counts.",
+    "feedback": "Analysts' marks on verdicts (`veille feedback`); an article's newest decides.",
 }
 COLUMNS = {
     "articles": {
@@ -36,6 +37,16 @@ COLUMNS = {
         "search_text": "title, lead and text folded for full-text search (articles_fts)",
         "published_at": f"publication time, {UTC_NOTE}",
         "fetched_at": f"fetch time, {UTC_NOTE}",
+        "verdict_by": "who decided is_agreement and the records: rules, or analyst (feedback)",
+    },
+    "feedback": {
+        "correct": "1 when the analyst found the rules' verdict right, 0 when wrong",
+        "by": "who marked it",
+        "at": f"when, {UTC_NOTE}",
+        "parties": "JSON array: the corrected record's signatories (null: not corrected)",
+        "sector": "the corrected record's sector (null: not corrected)",
+        "rules_is_agreement": "what the rules had said when the article was first marked",
+        "rules_version": "the rules that had said it",
     },
 }
 

@@ -521,3 +521,36 @@ def feed_status(feed: Feed | None, now: datetime, quiet_after: timedelta, enable
     if last_new is not None and now - last_new > quiet_after:
         return "silent"
     return "ok"
+
+
+def story_articles(engine: Engine, story_id: int) -> list[dict[str, Any]]:
+    """Every article of a story, in order of appearance: id, title, outlet, language, when."""
+    when = appeared()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Article.id, Article.title, Source.name, Article.language, when)
+            .join(Source, Source.id == Article.source_id)
+            .where(Article.story_id == story_id)
+            .order_by(when, Article.id)
+        ).all()
+    return [
+        {"id": i, "title": t, "source": s, "language": lang, "published_at": iso(w)}
+        for i, t, s, lang, w in rows
+    ]
+
+
+def counts_since(engine: Engine, since: datetime) -> dict[str, tuple[int, int]]:
+    """Per source, the articles that appeared since then and how many report an agreement
+    (ix_articles_source_when reads only that range)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                Source.name,
+                func.count(Article.id),
+                func.count(Article.id).filter(Article.is_agreement.is_(True)),
+            )
+            .join(Article, Article.source_id == Source.id)
+            .where(appeared() >= since)
+            .group_by(Source.name)
+        ).all()
+    return {name: (n, a) for name, n, a in rows}

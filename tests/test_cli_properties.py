@@ -67,7 +67,15 @@ HOSTILE = [
     "RETRY_TIMES=-1",
     "x" * 5000,
 ]
-WRITERS = {cli.cmd_crawl, cli.cmd_serve, cli.cmd_extract, cli.cmd_reclassify, cli.cmd_db}
+# commands that write, crawl or serve until stopped: their arguments are only checked
+WRITERS = {
+    cli.cmd_crawl,
+    cli.cmd_serve,
+    cli.cmd_web,
+    cli.cmd_extract,
+    cli.cmd_reclassify,
+    cli.cmd_db,
+}
 WRITERS |= {feedback.cmd_mark, feedback.cmd_export}  # a mark writes; export writes files
 
 

@@ -385,3 +385,23 @@ def test_export_writes_labelled_documents_the_detection_bench_reads(
     assert f"4 articles from {out}" in bench.stdout
     # the rules still miss the factory and still call the hotel-and-rail article an agreement
     assert "Misclassified articles: 2" in bench.stdout
+
+
+def test_a_later_article_of_the_same_agreement_leaves_the_analysts_record(engine: Engine) -> None:
+    """What a crawl stores afterwards (the Arabic report of the ceremony, through the crawl's
+    store_records) joins the corrected agreement without overturning the mark."""
+    (rail,) = store(engine, [RAIL_FR])
+    sonasid = next(a for a in agreements_of(engine, rail) if "Sonasid" in a["evidence"])
+    mark = record_feedback(
+        engine, rail, correct=True, by="amina", sector="métallurgie", agreement_id=sonasid["id"]
+    )
+    (arabic,) = store(engine, [RAIL_AR], language="ar")
+    row = article_by_id(engine, rail)
+    assert row["verdict_by"] == "analyst" and row["is_agreement"] is True
+    assert [r["sectors"] for r in row["agreements"] if "Sonasid" in r["evidence"]] == [
+        ["métallurgie"]
+    ]
+    (joined,) = [a for a in agreements_of(engine, arabic) if a["id"] == mark.agreement_id]
+    assert {x["id"] for x in joined["articles"]} == {rail, arabic}
+    assert "métallurgie" in joined["sectors"] and joined["verdict_by"] == "analyst"
+    assert article_by_id(engine, arabic)["verdict_by"] == "rules"

@@ -1,6 +1,6 @@
 """The `veille` command: one module per command family (`crawl`, `query`, `agreements`,
-`alerts`, `feedback`, `service`, `reading`, `pages`), the options they share in `_common`,
-the parser and entry point in `app`."""
+`alerts`, `feedback`, `service`, `reading`, `pages`, `web`), the options they share in
+`_common`, the parser and entry point in `app`."""
 
 from crawler.cli._common import (
     EXIT_INTERRUPTED,
@@ -26,6 +26,7 @@ from crawler.cli.reading import (
     cmd_status,
 )
 from crawler.cli.service import cmd_serve
+from crawler.cli.web import cmd_web
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -51,6 +52,7 @@ __all__ = [
     "cmd_sources",
     "cmd_stats",
     "cmd_status",
+    "cmd_web",
     "main",
     "parse_when",
     "prepare",

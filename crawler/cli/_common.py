@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from crawler.cli.output import FORMATS
-from crawler.core.common import as_utc
 from crawler.core.sources import default_path, load_sources
 from storage.db import open_database
 
@@ -16,31 +14,19 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 
-RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
-
-
-MAX_HOURS_AGO = 100 * 8766
-
-
 class UsageError(Exception):
     """Bad input from the command line, said plainly."""
 
 
 def parse_when(value: str, *, end_of_day: bool = False) -> datetime:
-    """'2025-11-03', an ISO datetime, or '24h' / '7d' / '2w' ago; UTC."""
-    value = value.strip()
-    if m := RELATIVE.match(value):
-        hours = {"h": 1, "d": 24, "w": 168}[m.group(2)] * int(m.group(1))
-        if hours > MAX_HOURS_AGO:
-            raise UsageError(f"{value!r} is too far back (at most {MAX_HOURS_AGO // 8766} years)")
-        return datetime.now(UTC) - timedelta(hours=hours)
+    """'2025-11-03', an ISO datetime, or '24h' / '7d' / '2w' ago; UTC (UsageError if not)."""
+    from crawler.db.filter_values import FilterValueError
+    from crawler.db.filter_values import parse_when as parse
+
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (ValueError, OverflowError) as exc:
-        raise UsageError(f"{value!r} is not a date (use 2025-11-03, an ISO time, or 7d)") from exc
-    if len(value) == 10 and end_of_day and parsed.date() < date.max:
-        parsed = datetime.combine(parsed.date() + timedelta(days=1), time())
-    return as_utc(parsed)
+        return parse(value, end_of_day=end_of_day)
+    except FilterValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def positive_int(limit: int = 10**9) -> Any:

@@ -9,7 +9,7 @@ import re
 import sys
 import traceback
 
-from crawler.cli import agreements, alerts, crawl, feedback, pages, query, reading, service
+from crawler.cli import agreements, alerts, crawl, feedback, pages, query, reading, service, web
 from crawler.cli._common import (
     EXIT_INTERRUPTED,
     EXIT_NOTHING,
@@ -60,6 +60,7 @@ COMMANDS = (
     service,
     reading,
     pages,
+    web,
 )  # alerts after agreements
 
 

@@ -3,6 +3,7 @@ that `veille query` rows carry. Reads only: nothing here writes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,9 +36,11 @@ class AgreementFilters:
     since: datetime | None = None
     until: datetime | None = None
     parties: list[str] = field(default_factory=list)
+    organisations: list[int] = field(default_factory=list)  # ids: each must have signed
     sectors: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
     min_amount: float | None = None  # dirhams
+    max_amount: float | None = None  # dirhams, exclusive
     min_score: float | None = None
     languages: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
@@ -91,12 +94,12 @@ def _clauses(conn: Connection, f: AgreementFilters) -> list[Any]:
         clauses.append(Agreement.first_seen >= f.since)
     if f.until:
         clauses.append(Agreement.first_seen < f.until)
-    for party in f.parties:  # each party named must have signed
-        ids = organisation_ids(conn, party)
+    signed = [organisation_ids(conn, party) for party in f.parties]  # each must have signed
+    for signers in [*signed, *([i] for i in f.organisations)]:
         clauses.append(
             Agreement.id.in_(
                 select(AgreementParty.agreement_id).where(
-                    AgreementParty.organisation_id.in_(ids or [-1])
+                    AgreementParty.organisation_id.in_(signers or [-1])
                 )
             )
         )
@@ -106,6 +109,8 @@ def _clauses(conn: Connection, f: AgreementFilters) -> list[Any]:
         clauses.append(or_(*(json_list_contains(conn, Agreement.types, t) for t in f.types)))
     if f.min_amount is not None:
         clauses.append(Agreement.amount_mad >= f.min_amount)
+    if f.max_amount is not None:
+        clauses.append(Agreement.amount_mad < f.max_amount)
     if f.min_score is not None:
         clauses.append(Agreement.score >= f.min_score)
     if f.languages:
@@ -141,7 +146,7 @@ def find_agreements(
         return agreement_rows(conn, conn.execute(agreements_statement(conn, f, limit)).all())
 
 
-def agreement_rows(conn: Connection, agreements: list[Any]) -> list[dict[str, Any]]:
+def agreement_rows(conn: Connection, agreements: Sequence[Any]) -> list[dict[str, Any]]:
     """Agreements as the `veille agreements` contract spells them, with their organisations
     (in the order the records name them) and articles (in order of appearance); `verdict_by`
     is `analyst` when an analyst decided the verdict of an article that reports it."""
@@ -168,6 +173,7 @@ def agreement_rows(conn: Connection, agreements: list[Any]) -> list[dict[str, An
             .where(AgreementRecord.agreement_id.in_(part))
             .order_by(when, Article.id, AgreementRecord.position)
         )
+        article: list[Any]
         for agreement_id, org_ids, *article, by in rows:
             orgs[agreement_id] += [o for o in org_ids or [] if o not in orgs[agreement_id]]
             if by == ANALYST:
@@ -253,28 +259,73 @@ def organisation_detail(engine: Engine, name: str) -> dict[str, Any] | None:
         ids = organisation_ids(conn, name)
         if not ids:
             return None
-        org = conn.execute(select(Organisation.__table__).where(Organisation.id == ids[0])).one()
-        aliases = conn.execute(
-            select(OrganisationAlias.alias, OrganisationAlias.language)
-            .where(OrganisationAlias.organisation_id == org.id)
-            .order_by(OrganisationAlias.language, OrganisationAlias.alias)
-        ).all()
+        org = organisation_by_id(conn, ids[0])
+        assert org is not None  # the alias points at it
         agreements = conn.execute(
             select(Agreement)
-            .where(
-                Agreement.id.in_(
-                    select(AgreementParty.agreement_id).where(
-                        AgreementParty.organisation_id == org.id
-                    )
-                )
-            )
+            .where(Agreement.id.in_(_signed_by(org["id"])))
             .order_by(Agreement.first_seen, Agreement.id)
         ).all()
-        return {
-            "id": org.id,
-            "name": org.name,
-            "kind": org.kind,
-            "curated": org.curated,
-            "aliases": [{"alias": a, "language": lang} for a, lang in aliases],
-            "agreements": agreement_rows(conn, agreements),
-        }
+        return {**org, "agreements": agreement_rows(conn, agreements)}
+
+
+def _signed_by(organisation_id: int) -> Select:
+    return select(AgreementParty.agreement_id).where(
+        AgreementParty.organisation_id == organisation_id
+    )
+
+
+def organisation_by_id(conn: Connection, organisation_id: int) -> dict[str, Any] | None:
+    """One organisation with its aliases (by language, then name), or None."""
+    org = conn.execute(
+        select(Organisation.__table__).where(Organisation.id == organisation_id)
+    ).first()
+    if org is None:
+        return None
+    aliases = conn.execute(
+        select(OrganisationAlias.alias, OrganisationAlias.language)
+        .where(OrganisationAlias.organisation_id == org.id)
+        .order_by(OrganisationAlias.language, OrganisationAlias.alias)
+    ).all()
+    return {
+        "id": org.id,
+        "name": org.name,
+        "kind": org.kind,
+        "curated": org.curated,
+        "aliases": [{"alias": a, "language": lang} for a, lang in aliases],
+    }
+
+
+def counterparties(conn: Connection, organisation_id: int, limit: int = 30) -> list[dict[str, Any]]:
+    """The organisations that signed with this one, most agreements together first."""
+    together = func.count(AgreementParty.agreement_id)
+    rows = conn.execute(
+        select(Organisation.id, Organisation.name, together.label("agreements"))
+        .join(AgreementParty, AgreementParty.organisation_id == Organisation.id)
+        .where(
+            AgreementParty.agreement_id.in_(_signed_by(organisation_id)),
+            Organisation.id != organisation_id,
+        )
+        .group_by(Organisation.id, Organisation.name)
+        .order_by(together.desc(), Organisation.name)
+        .limit(limit)
+    )
+    return [{"id": r.id, "name": r.name, "agreements": r.agreements} for r in rows]
+
+
+def agreement_by_id(engine: Engine, agreement_id: int) -> dict[str, Any] | None:
+    """One agreement as a `veille agreements` row, or None."""
+    with engine.connect() as conn:
+        found = conn.execute(select(Agreement).where(Agreement.id == agreement_id)).all()
+        return agreement_rows(conn, found)[0] if found else None
+
+
+def agreements_of_article(conn: Connection, article_id: int) -> list[int]:
+    """The agreements an article reported, in the order of its text."""
+    return list(
+        conn.scalars(
+            select(AgreementRecord.agreement_id)
+            .where(AgreementRecord.article_id == article_id)
+            .order_by(AgreementRecord.position)
+        ).unique()
+    )

@@ -1,0 +1,102 @@
+"""What the web view's agreement pages read: one page of matches after a keyset cursor, and
+what the matches are made of (facets, timeline), counted over the newest matches (at most
+`sample`), so that a page costs the same at any size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, func, or_, select
+
+from crawler.db.agreement_queries import AgreementFilters, agreements_statement
+from storage.models import Agreement, AgreementParty, AgreementRecord, Article, Organisation, Source
+
+SAMPLE = 5000  # newest matching agreements the counts are taken over
+TOP = 12  # values shown per facet with many values
+
+
+@dataclass
+class Facets:
+    """Counts over the newest matching agreements; `capped` when more match than were counted."""
+
+    matched: int
+    capped: bool
+    rows: list[Any]  # (first_seen, sectors, types, amount_mad, score) of each counted agreement
+    organisations: list[tuple[int, str, int]]
+    sources: list[tuple[str, int]]
+    languages: list[tuple[str, int]]
+
+
+def page_statement(
+    conn: Connection, f: AgreementFilters, limit: int, before: tuple[datetime, int] | None
+) -> Select:
+    """One page of matching agreements, newest first, after the cursor `before` (the first
+    seen time and id of the last agreement of the previous page)."""
+    statement = agreements_statement(conn, f, limit)
+    if before is not None:
+        seen, last_id = before
+        statement = statement.where(
+            or_(
+                Agreement.first_seen < seen,
+                and_(Agreement.first_seen == seen, Agreement.id < last_id),
+            )
+        )
+    return statement
+
+
+def cursor_of(conn: Connection, agreement_id: int) -> tuple[datetime, int] | None:
+    """The paging cursor of an agreement: its first seen time and id (None if it is gone)."""
+    seen = conn.scalar(select(Agreement.first_seen).where(Agreement.id == agreement_id))
+    return None if seen is None else (seen, agreement_id)
+
+
+def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facets:
+    """Sector, type, amount, score and time of the newest `sample` matches, with their
+    organisations, sources and languages counted in the database."""
+    ids = select(agreements_statement(conn, f, sample).with_only_columns(Agreement.id).subquery())
+    rows = conn.execute(
+        select(
+            Agreement.first_seen,
+            Agreement.sectors,
+            Agreement.types,
+            Agreement.amount_mad,
+            Agreement.score,
+        ).where(Agreement.id.in_(ids))
+    ).all()
+    n = func.count(AgreementParty.agreement_id)
+    organisations = conn.execute(
+        select(Organisation.id, Organisation.name, n)
+        .join(AgreementParty, AgreementParty.organisation_id == Organisation.id)
+        .where(AgreementParty.agreement_id.in_(ids))
+        .group_by(Organisation.id, Organisation.name)
+        .order_by(n.desc(), Organisation.name)
+        .limit(TOP)
+    ).all()
+    reported = func.count(AgreementRecord.agreement_id.distinct())
+    by_article = (
+        select(reported)
+        .join(Article, Article.id == AgreementRecord.article_id)
+        .where(AgreementRecord.agreement_id.in_(ids))
+    )
+    sources = conn.execute(
+        by_article.add_columns(Source.name)
+        .join(Source, Source.id == Article.source_id)
+        .group_by(Source.name)
+        .order_by(reported.desc(), Source.name)
+        .limit(TOP)
+    ).all()
+    languages = conn.execute(
+        by_article.add_columns(Article.language)
+        .group_by(Article.language)
+        .order_by(reported.desc())
+    ).all()
+    return Facets(
+        matched=len(rows),
+        capped=len(rows) >= sample,
+        rows=list(rows),
+        organisations=[(i, name, c) for i, name, c in organisations],
+        sources=[(name, c) for c, name in sources],
+        languages=[(lang, c) for c, lang in languages if lang],
+    )
