@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from crawler.cli._common import UsageError, positive_int
+from crawler.cli._common import UsageError, add_sources, positive_int
 from storage.db import default_url
 
 PASSWORD_VARIABLE = "VEILLE_WEB_PASSWORD"
@@ -43,6 +43,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     web = sub.add_parser("web", parents=[common], help="the web view: agreements, facets, feedback")
+    add_sources(web, "the outlets of the sources page")
     web.add_argument(
         "--host",
         default="127.0.0.1",
