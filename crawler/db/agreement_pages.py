@@ -21,6 +21,7 @@ TOP = 12  # values shown per facet with many values
 class Facets:
     """Counts over the newest matching agreements; `capped` when more match than were counted."""
 
+    ids: list[int]  # the counted agreements, newest first
     matched: int
     capped: bool
     rows: list[Any]  # (first_seen, sectors, types, amount_mad, score) of each counted agreement
@@ -46,6 +47,12 @@ def page_statement(
     return statement
 
 
+def agreements_by_id(conn: Connection, ids: list[int]) -> list[Any]:
+    """The agreements of these ids, in that order."""
+    found = {a.id: a for a in conn.execute(select(Agreement).where(Agreement.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
 def cursor_of(conn: Connection, agreement_id: int) -> tuple[datetime, int] | None:
     """The paging cursor of an agreement: its first seen time and id (None if it is gone)."""
     seen = conn.scalar(select(Agreement.first_seen).where(Agreement.id == agreement_id))
@@ -54,8 +61,9 @@ def cursor_of(conn: Connection, agreement_id: int) -> tuple[datetime, int] | Non
 
 def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facets:
     """Sector, type, amount, score and time of the newest `sample` matches, with their
-    organisations, sources and languages counted in the database."""
-    ids = select(agreements_statement(conn, f, sample).with_only_columns(Agreement.id).subquery())
+    organisations, sources and languages counted in the database. The filters are applied
+    once: the matches' ids, newest first, are what the counts (and a first page) read."""
+    ids = list(conn.scalars(agreements_statement(conn, f, sample).with_only_columns(Agreement.id)))
     rows = conn.execute(
         select(
             Agreement.first_seen,
@@ -93,6 +101,7 @@ def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facet
         .order_by(reported.desc())
     ).all()
     return Facets(
+        ids=ids,
         matched=len(rows),
         capped=len(rows) >= sample,
         rows=list(rows),
