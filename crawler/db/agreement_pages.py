@@ -4,11 +4,13 @@ what the matches are made of (facets, timeline), counted over the newest matches
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, or_, select
+from sqlalchemy import Connection, Integer, Select, and_, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from crawler.db.agreement_queries import AgreementFilters, agreements_statement
 from storage.models import Agreement, AgreementParty, AgreementRecord, Article, Organisation, Source
@@ -47,9 +49,18 @@ def page_statement(
     return statement
 
 
+def among(conn: Connection, column: Any, ids: list[int]) -> Any:
+    """`column IN ids` with the ids as one parameter (a PostgreSQL array, a SQLite JSON
+    list): thousands of ids cost one bound value, not one each."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam("ids", ids, type_=ARRAY(Integer), unique=True))
+    each = func.json_each(bindparam("ids", json.dumps(ids), unique=True)).table_valued("value")
+    return column.in_(select(each.c.value))
+
+
 def agreements_by_id(conn: Connection, ids: list[int]) -> list[Any]:
     """The agreements of these ids, in that order."""
-    found = {a.id: a for a in conn.execute(select(Agreement).where(Agreement.id.in_(ids)))}
+    found = {a.id: a for a in conn.execute(select(Agreement).where(among(conn, Agreement.id, ids)))}
     return [found[i] for i in ids if i in found]
 
 
@@ -71,13 +82,13 @@ def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facet
             Agreement.types,
             Agreement.amount_mad,
             Agreement.score,
-        ).where(Agreement.id.in_(ids))
+        ).where(among(conn, Agreement.id, ids))
     ).all()
     n = func.count(AgreementParty.agreement_id)
     organisations = conn.execute(
         select(Organisation.id, Organisation.name, n)
         .join(AgreementParty, AgreementParty.organisation_id == Organisation.id)
-        .where(AgreementParty.agreement_id.in_(ids))
+        .where(among(conn, AgreementParty.agreement_id, ids))
         .group_by(Organisation.id, Organisation.name)
         .order_by(n.desc(), Organisation.name)
         .limit(TOP)
@@ -86,7 +97,7 @@ def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facet
     by_article = (
         select(reported)
         .join(Article, Article.id == AgreementRecord.article_id)
-        .where(AgreementRecord.agreement_id.in_(ids))
+        .where(among(conn, AgreementRecord.agreement_id, ids))
     )
     sources = conn.execute(
         by_article.add_columns(Source.name)
