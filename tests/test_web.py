@@ -329,3 +329,22 @@ def test_a_mark_is_stored_shown_and_wins(client: FlaskClient) -> None:
     assert agreement["id"] not in {a["id"] for a in rows(client, "?sector=automobile")} or any(
         x["id"] != article for x in agreement["articles"]
     )
+
+
+def test_an_agreement_corrected_from_its_page(client: FlaskClient) -> None:
+    agreement = rows(client, "?lang=en")[0]
+    article = agreement["articles"][0]["id"]
+    token = _form_token(client, f"/agreements/{agreement['id']}")
+    form = {
+        "verdict": "correct",
+        "sector": "Aéronautique",
+        "note": "tyres for aircraft",
+        "csrf_token": token,
+        "article_id": str(article),
+    }
+    done = client.post(f"/agreements/{agreement['id']}/feedback", data=form)
+    assert done.status_code == 303, done.text[:500]
+    corrected = next(a for a in rows(client, "?lang=en") if a["articles"][0]["id"] == article)
+    assert corrected["sectors"] == ["aéronautique"] and corrected["verdict_by"] == "analyst"
+    page = client.get(f"/agreements/{corrected['id']}").text
+    assert "marked <strong>correct</strong>" in page and "tyres for aircraft" in page
