@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from crawler.db.agreement_queries import AgreementFilters, agreements_statement
 from storage.models import Agreement, AgreementParty, AgreementRecord, Article, Organisation, Source
 
-SAMPLE = 5000  # newest matching agreements the counts are taken over
+SAMPLE = 2000  # newest matching agreements the counts are taken over
 TOP = 12  # values shown per facet with many values
 
 
