@@ -6,10 +6,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, and_, any_, bindparam, func, or_, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from crawler.db.agreement_queries import AgreementFilters, agreements_statement
@@ -26,7 +38,7 @@ class Facets:
     ids: list[int]  # the counted agreements, newest first
     matched: int
     capped: bool
-    rows: list[Any]  # (first_seen, sectors, types, amount_mad, score) of each counted agreement
+    rows: list[Any]  # (first seen day, sectors, types, amount_mad, score) of each one counted
     organisations: list[tuple[int, str, int]]
     sources: list[tuple[str, int]]
     languages: list[tuple[str, int]]
@@ -70,6 +82,15 @@ def cursor_of(conn: Connection, agreement_id: int) -> tuple[datetime, int] | Non
     return None if seen is None else (seen, agreement_id)
 
 
+def _day(value: Any) -> date:
+    """The UTC day of a stored time as the driver returns it: a datetime (PostgreSQL) or the
+    text SQLite keeps, already in UTC (parsing thousands of them as datetimes costs more
+    than the counting)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date()
+    return date.fromisoformat(str(value)[:10])
+
+
 def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facets:
     """Sector, type, amount, score and time of the newest `sample` matches, with their
     organisations, sources and languages counted in the database. The filters are applied
@@ -77,7 +98,7 @@ def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facet
     ids = list(conn.scalars(agreements_statement(conn, f, sample).with_only_columns(Agreement.id)))
     rows = conn.execute(
         select(
-            Agreement.first_seen,
+            type_coerce(Agreement.first_seen, String),  # read as the driver gives it: see _day
             Agreement.sectors,
             Agreement.types,
             Agreement.amount_mad,
@@ -115,7 +136,7 @@ def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facet
         ids=ids,
         matched=len(rows),
         capped=len(rows) >= sample,
-        rows=list(rows),
+        rows=[(_day(seen), *rest) for seen, *rest in rows],
         organisations=[(i, name, c) for i, name, c in organisations],
         sources=[(name, c) for c, name in sources],
         languages=[(lang, c) for c, lang in languages if lang],
