@@ -37,6 +37,12 @@ class DatabaseError(Exception):
     """A database that cannot be opened as asked: a bad URL, a missing file, an old schema."""
 
 
+def error_reason(exc: BaseException) -> str:
+    """What the database driver said, in one line (SQLAlchemy wraps it in `orig`)."""
+    said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return said[0] if said else type(exc).__name__
+
+
 def dump_json(value: Any) -> str:
     """JSON as real UTF-8 (not \\uXXXX escapes), so other tools read Arabic and accents."""
     return json.dumps(value, ensure_ascii=False)

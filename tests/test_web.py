@@ -328,3 +328,49 @@ def test_a_mark_is_stored_shown_and_wins(client: FlaskClient) -> None:
     assert agreement["id"] not in {a["id"] for a in rows(client, "?sector=automobile")} or any(
         x["id"] != article for x in agreement["articles"]
     )
+
+
+def test_an_agreement_corrected_from_its_page(client: FlaskClient) -> None:
+    agreement = rows(client, "?lang=en")[0]
+    article = agreement["articles"][0]["id"]
+    token = _form_token(client, f"/agreements/{agreement['id']}")
+    form = {
+        "verdict": "correct",
+        "sector": "Aéronautique",
+        "note": "tyres for aircraft",
+        "csrf_token": token,
+        "article_id": str(article),
+    }
+    done = client.post(f"/agreements/{agreement['id']}/feedback", data=form)
+    assert done.status_code == 303, done.text[:500]
+    corrected = next(a for a in rows(client, "?lang=en") if a["articles"][0]["id"] == article)
+    assert corrected["sectors"] == ["aéronautique"] and corrected["verdict_by"] == "analyst"
+    page = client.get(f"/agreements/{corrected['id']}").text
+    assert "marked <strong>correct</strong>" in page and "tyres for aircraft" in page
+
+
+def test_the_timeline_counts_per_week_or_month_and_sector() -> None:
+    from datetime import date
+
+    from web.timeline import timeline
+
+    weeks = timeline(
+        [
+            (date(2025, 11, 3), ["automobile"]),  # a Monday
+            (date(2025, 11, 9), ["automobile", "ferroviaire"]),  # its Sunday: counted once
+            (date(2025, 11, 19), ["ferroviaire"]),
+            (date(2025, 11, 20), []),
+        ]
+    )
+    assert weeks and weeks.unit == "week"
+    assert [(b.label, b.total) for b in weeks.bars] == [
+        ("2025-11-03", 2),
+        ("2025-11-10", 0),
+        ("2025-11-17", 2),
+    ]
+    assert [(s[0], s[2]) for s in weeks.bars[2].segments] == [("ferroviaire", 1), ("autres", 1)]
+    assert (weeks.bars[2].since, weeks.bars[2].until) == ("2025-11-17", "2025-11-23")
+    months = timeline([(date(2024, 1, 31), ["automobile"]), (date(2025, 1, 1), ["automobile"])])
+    assert months and months.unit == "month" and len(months.bars) == 13
+    assert months.bars[-1].label == "2025-01" and months.bars[-1].until == "2025-01-31"
+    assert timeline([]) is None

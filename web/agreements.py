@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from crawler.db.agreement_pages import cursor_of, facets, page_statement
+from crawler.db.agreement_pages import agreements_by_id, cursor_of, facets, page_statement
 from crawler.db.agreement_queries import agreement_by_id, agreement_rows
 from storage.queries import article_by_id
 from web.facets import groups
@@ -21,16 +21,22 @@ from web.timeline import timeline
 blueprint = Blueprint("agreements", __name__)
 
 
-def agreements_page(q: ListQuery) -> tuple[list[dict[str, Any]], str | None]:
+def agreements_page(
+    q: ListQuery, newest: list[int] | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of matching agreements as `veille agreements` rows, and the next page's URL
-    (None on the last page)."""
+    (None on the last page); `newest`: the ids of the newest matches, when the facets have
+    them already (the first page is their head)."""
     with state().engine.connect() as conn:
-        before = None
-        if q.before is not None:
-            before = cursor_of(conn, q.before)
-            if before is None:
-                abort(400, f"before={q.before}: no such agreement")
-        found = conn.execute(page_statement(conn, q.filters, q.limit + 1, before)).all()
+        if newest is not None and q.before is None:
+            found = agreements_by_id(conn, newest[: q.limit + 1])
+        else:
+            before = None
+            if q.before is not None:
+                before = cursor_of(conn, q.before)
+                if before is None:
+                    abort(400, f"before={q.before}: no such agreement")
+            found = list(conn.execute(page_statement(conn, q.filters, q.limit + 1, before)))
         rows = agreement_rows(conn, found[: q.limit])
     more = len(found) > q.limit
     return rows, link(before=rows[-1]["id"]) if more and rows else None
@@ -40,9 +46,9 @@ def agreements_page(q: ListQuery) -> tuple[list[dict[str, Any]], str | None]:
 @blueprint.get("/agreements")
 def agreements() -> Any:
     q = parse_list_query(request.args)
-    rows, next_url = agreements_page(q)
     with state().engine.connect() as conn:
         found = facets(conn, q.filters)
+    rows, next_url = agreements_page(q, found.ids)
     return render_template(
         "agreements.html",
         rows=rows,

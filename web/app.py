@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from crawler.db.filter_values import FilterValueError
-from storage.db import open_database
+from storage.db import error_reason, open_database
 from storage.search import QueryError
 from web import agreements, articles, feedback, organisations
 from web import sources as source_pages
@@ -53,7 +53,7 @@ def _bad_request(exc: Exception) -> Any:
 
 def _database_error(exc: SQLAlchemyError) -> Any:
     current_app.logger.error("database error: %s", exc)
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    reason = error_reason(exc)
     return _page(503, "Database unavailable", f"the database did not answer: {reason}")
 
 

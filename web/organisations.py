@@ -65,10 +65,10 @@ def _organisation(organisation_id: int) -> tuple[dict[str, Any], Any]:
 @blueprint.get("/organisations/<int:organisation_id>")
 def organisation(organisation_id: int) -> Any:
     org, q = _organisation(organisation_id)
-    rows, next_url = agreements_page(q)
     with state().engine.connect() as conn:
         found = facets(conn, q.filters)
         partners = counterparties(conn, organisation_id)
+    rows, next_url = agreements_page(q, found.ids)
     return render_template(
         "organisation.html",
         org=org,

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from alerts.atom import TAG, Entry
 from crawler.core.sources import load_sources
+from storage.db import error_reason
 from storage.jobs import next_polls
 from storage.queries import counts_since, feed_health, iso
 from web.formats import rows_response
@@ -82,6 +83,6 @@ def health() -> Any:
         with state().engine.connect() as conn:
             schema = conn.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:  # whatever stops the database answering is the answer
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = error_reason(exc)
         return jsonify(status="unavailable", database=reason), 503
     return jsonify(status="ok", schema=schema, time=iso(datetime.now(UTC)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 WIDTH, HEIGHT = 760, 150
@@ -47,8 +47,8 @@ def _next(start: date, monthly: bool) -> date:
 
 
 def timeline(rows: list[Any]) -> Timeline | None:
-    """Bars from (first_seen, sectors, ...) rows; None without rows."""
-    days = [r[0].date() for r in rows if isinstance(r[0], datetime)]
+    """Bars from (first seen day, sectors, ...) rows; None without rows."""
+    days = [r[0] for r in rows]
     if not days:
         return None
     first, last = min(days), max(days)
@@ -60,7 +60,7 @@ def timeline(rows: list[Any]) -> Timeline | None:
     for r in rows:
         sector = ((r[1] or [None])[0]) or OTHER
         key = sector if sector in colour else OTHER
-        counts.setdefault(_start(r[0].date(), monthly), Counter())[key] += 1
+        counts.setdefault(_start(r[0], monthly), Counter())[key] += 1
     starts = [_start(first, monthly)]
     while starts[-1] < _start(last, monthly):
         starts.append(_next(starts[-1], monthly))

@@ -27,7 +27,7 @@ from crawler.cli.service import cmd_serve
 from crawler.cli.tables import clean
 from crawler.core.sources import SourcesError
 from crawler.settings import VERSION
-from storage.db import safe_url
+from storage.db import error_reason, safe_url
 
 FREE_TEXT_OPTIONS = ("--search",)  # their value may start with "-": `--search -automobile`
 
@@ -127,7 +127,7 @@ def _failure_line(exc: Exception, args: argparse.Namespace | None) -> tuple[str,
         return f"veille: {exc}", EXIT_NOTHING
     db = safe_url((args.db if args else None) or os.environ.get("VEILLE_DB") or "")
     if isinstance(exc, SQLAlchemyError):
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = error_reason(exc)
         return f"veille: database error ({db}): {reason}", EXIT_SOME_FAILED
     if isinstance(exc, OSError):
         return f"veille: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), EXIT_NOTHING

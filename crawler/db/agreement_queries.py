@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Connection, Engine, Select, and_, func, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, exists, func, or_, select
 
 from crawler.core.organisations import FUZZY_CUTOFF, FUZZY_MIN_CHARS, fold_name, lookup, resolve
 from storage.db import chunks
@@ -88,6 +88,18 @@ def _reported_by(*clauses: Any) -> Any:
     )
 
 
+def _reported_in(languages: list[str]) -> Any:
+    """Agreements with a record from an article in one of these languages, checked per
+    agreement (ix_agreement_records_agreement_id): a language is common, so walking the newest
+    agreements finds a page soon, where listing every record of it would read them all."""
+    return exists(
+        select(1)
+        .select_from(AgreementRecord)
+        .join(Article, Article.id == AgreementRecord.article_id)
+        .where(AgreementRecord.agreement_id == Agreement.id, Article.language.in_(languages))
+    )
+
+
 def _clauses(conn: Connection, f: AgreementFilters) -> list[Any]:
     clauses: list[Any] = []
     if f.since:
@@ -114,7 +126,7 @@ def _clauses(conn: Connection, f: AgreementFilters) -> list[Any]:
     if f.min_score is not None:
         clauses.append(Agreement.score >= f.min_score)
     if f.languages:
-        clauses.append(_reported_by(Article.language.in_(f.languages)))
+        clauses.append(_reported_in(f.languages))
     if f.sources:
         clauses.append(_reported_by(Source.name.in_(f.sources)))
     if f.search:
