@@ -10,7 +10,7 @@ from flask import Flask, current_app, render_template
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from crawler.db.filter_values import FilterValueError
+from crawler.core.filter_values import FilterValueError
 from storage.db import error_reason, open_database
 from storage.search import QueryError
 from web import agreements, articles, feedback, organisations

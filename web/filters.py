@@ -12,8 +12,8 @@ from flask import request
 from werkzeug.datastructures import MultiDict
 
 from crawler.core.common import LANGUAGES
+from crawler.core.filter_values import FilterValueError, parse_when
 from crawler.db.agreement_queries import AgreementFilters, sector_named
-from crawler.db.filter_values import FilterValueError, parse_when
 
 PAGE = 50
 MAX_LIMIT = 500

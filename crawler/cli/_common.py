@@ -20,8 +20,8 @@ class UsageError(Exception):
 
 def parse_when(value: str, *, end_of_day: bool = False) -> datetime:
     """'2025-11-03', an ISO datetime, or '24h' / '7d' / '2w' ago; UTC (UsageError if not)."""
-    from crawler.db.filter_values import FilterValueError
-    from crawler.db.filter_values import parse_when as parse
+    from crawler.core.filter_values import FilterValueError
+    from crawler.core.filter_values import parse_when as parse
 
     try:
         return parse(value, end_of_day=end_of_day)

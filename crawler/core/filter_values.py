@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
+from crawler.core.common import as_utc
+
 RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
 MAX_HOURS_AGO = 100 * 8766
 
@@ -32,4 +34,4 @@ def parse_when(value: str, *, end_of_day: bool = False) -> datetime:
         ) from exc
     if len(value) == 10 and end_of_day and parsed.date() < date.max:
         parsed = datetime.combine(parsed.date() + timedelta(days=1), time())
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return as_utc(parsed)
