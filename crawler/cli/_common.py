@@ -120,19 +120,19 @@ def known_sources(engine: Engine, args: argparse.Namespace) -> list[str]:
     """The `--source` names as the sources file or the database spells them. A name that
     neither knows is bad input: a typo would otherwise match nothing, silently."""
     from storage.queries import source_names
-    from storage.search import fold
+    from storage.search import bare
 
     if not args.source:
         return []
-    known = {fold(name): name for name in source_names(engine)}
-    known.update({fold(s.name): s.name for s in load_sources(args.sources)})
+    known = {bare(name): name for name in source_names(engine)}
+    known.update({bare(s.name): s.name for s in load_sources(args.sources)})
     for name in args.source:
-        if fold(name) not in known:
+        if bare(name) not in known:
             raise UsageError(
                 f"--source {name!r}: not in {args.sources or default_path()} nor in the "
                 "database (`veille sources` lists them)"
             )
-    return [known[fold(name)] for name in args.source]
+    return [known[bare(name)] for name in args.source]
 
 
 class ShowAndExit(Exception):
