@@ -83,8 +83,12 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\ud
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 
-# A numeric character reference as lxml reads it (the digits taken greedily, ";" optional)
-_CHAR_REF_RE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+))")
+# A numeric character reference that may stand for a control character, as lxml reads it
+# (digits taken greedily, ";" optional): decimal up to 999 or 65534-5, hex up to FF or
+# FFFE-F (lxml reads a surrogate or a value beyond U+10FFFF as U+FFFD)
+_CONTROL_REF_RE = re.compile(
+    r"&#(?:0*(\d{1,3}|6553[45])(?!\d)|[xX]0*([0-9a-fA-F]{1,2}|[fF]{3}[eEfF])(?![0-9a-fA-F]))"
+)
 
 
 _PARSER = lxml_html.HTMLParser(
@@ -115,10 +119,9 @@ def _parse(html: str):
 def _has_control_refs(html: str) -> bool:
     """Whether a character reference of `html` stands for a control character: the only
     way one gets into the tree once the raw text is sanitized."""
-    for match in _CHAR_REF_RE.finditer(html):
-        hex_digits, digits = match.groups()
-        value = int(hex_digits, 16) if hex_digits else int(digits)
-        if value <= 0x10FFFF and _CONTROL_RE.match(chr(value)):
+    for match in _CONTROL_REF_RE.finditer(html):
+        digits, hex_digits = match.groups()
+        if _CONTROL_RE.match(chr(int(digits) if digits else int(hex_digits, 16))):
             return True
     return False
 
