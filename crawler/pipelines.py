@@ -106,8 +106,8 @@ class StorePipeline(Stage):
     """Fingerprints the text for deduplication and stories, and queues the article for storage."""
 
     def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
-        item.content_hash = stories.content_hash(item.text)
-        body = f"{item.lead}\n{item.text}" if item.lead else item.text
-        item.signature = stories.signature(item.title or "", body)
+        item.content_hash, item.signature = stories.fingerprints(
+            item.title or "", item.lead, item.text
+        )
         self.store.add_article(item)
         return item

@@ -30,15 +30,11 @@ from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.search import searchable
+from storage.times import utc
 
 JsonList = JSON().with_variant(JSONB(), "postgresql")
 WHEN = "coalesce(published_at, fetched_at)"
 RULES, ANALYST = "rules", "analyst"  # who decided an article's verdict (Article.verdict_by)
-
-
-def utc(value: datetime) -> datetime:
-    """The moment in UTC; a naive time is taken as UTC already (as the database stores it)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -28,9 +28,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storage.db import chunks
-from storage.models import Article, CrawlRun, Feed, Source, UrlFailure, appeared, utc
+from storage.models import Article, CrawlRun, Feed, Source, UrlFailure, appeared
 from storage.search import QueryError as QueryError
 from storage.search import bare, fts5_match, parse_search, tsquery
+from storage.times import iso as iso
 
 DENSE_SEARCH = 2000  # matches from which a search walks the newest articles (SQLite)
 PG_DENSE_SEARCH = 10_000  # expected matches from which it does so on PostgreSQL
@@ -155,13 +156,6 @@ def newest_first(conn: Connection, statement: Select, f: Filters, limit: int | N
         when = when + literal_column("interval '0'")  # no index serves it: PostgreSQL sorts
     statement = apply_filters(conn, statement, f, many)
     return statement.order_by(when.desc(), Article.id.desc())
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a Z."""
-    if value is None:
-        return None
-    return utc(value).isoformat().replace("+00:00", "Z")
 
 
 def article_row(article: Article, source: str, with_text: bool) -> dict[str, Any]:

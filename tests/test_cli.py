@@ -6,9 +6,11 @@ import csv
 import gzip
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.conftest import FAST, veille
+from tests.conftest import FAST, ROOT, veille
 from tests.server import FixtureServer
 from tests.world import PAGES
 
@@ -35,6 +37,66 @@ def test_extract_saved_file(tmp_path: Path) -> None:
         assert "spot_img" not in page["text"]
         assert page["published_at"] == "2025-11-04T08:00:00Z"
         assert page["published_local"] == "2025-11-04T08:00:00+00:00"
+
+
+def test_extract_many_files_and_stdin_one_line_each(tmp_path: Path) -> None:
+    pages = [
+        saved_page(tmp_path, "wp_fr_tagdiv.html"),
+        saved_page(tmp_path, "ar_cp1256.html", True),
+    ]
+    missing = tmp_path / "nope.html"
+    alone = [json.loads(veille("extract", str(p)).stdout) for p in pages]
+    result = veille("extract", str(pages[0]), str(missing), str(pages[1]))
+    assert result.returncode == 1  # some could not be read
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line.pop("file") for line in lines] == [str(pages[0]), str(pages[1])]
+    assert lines == alone  # the same fields as one page alone, one line each
+    assert result.stderr.strip() == f"veille: {missing}: cannot read: " + (
+        f"[Errno 2] No such file or directory: '{missing}'"
+    )
+    url = f"{SITE}/economie/x/"
+    piped = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "extract", "-", "--url", url],
+        input=pages[0].read_bytes(),
+        capture_output=True,
+        cwd=ROOT,
+    )
+    assert piped.returncode == 0, piped.stderr
+    (line,) = [json.loads(x) for x in piped.stdout.decode().splitlines()]
+    assert line == {
+        "file": "-",
+        **json.loads(veille("extract", str(pages[0]), "--url", url).stdout),
+    }
+    nothing = veille("extract", str(missing), str(tmp_path / "nope.gz"))
+    assert nothing.returncode == 2 and nothing.stdout == ""
+    assert len(nothing.stderr.splitlines()) == 2
+
+
+def test_extract_many_refuses_a_url_and_a_shared_address(tmp_path: Path) -> None:
+    page = str(saved_page(tmp_path, "en_article.html"))
+    for argv, said in (
+        ([page, "https://example.ma/a"], "a URL is fetched alone"),
+        ([page, page, "--url", "https://example.ma/a"], "--url gives the address of one"),
+        (["-", "-"], "standard input (-) can be read only once"),
+    ):
+        result = veille("extract", *argv)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.startswith("veille: ") and said in result.stderr, result.stderr
+
+
+def test_version_and_extract_load_no_crawler_or_database_code(tmp_path: Path) -> None:
+    page = str(saved_page(tmp_path, "en_article.html"))
+    for argv in (["--version"], ["extract", page], ["extract", page, page]):
+        run = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "crawler.cli", *argv],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        loaded = {line.split("|")[-1].strip() for line in run.stderr.splitlines()}
+        assert "crawler.core.extract" in loaded or argv == ["--version"]
+        assert not {"scrapy", "twisted", "sqlalchemy", "alembic"} & loaded, argv
 
 
 def test_extract_url_through_scrapy(server: FixtureServer) -> None:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.cli.output import FORMATS
 from crawler.core.sources import default_path, load_sources
-from storage.db import open_database
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -87,6 +86,8 @@ LAST_24H = "last 24 h (by publication time, else fetch time)"
 
 def read_database(args: argparse.Namespace) -> Any:
     """The database, opened read-only: it must exist; nothing is created or migrated."""
+    from storage.db import open_database
+
     return open_database(args.db, readonly=True)
 
 

@@ -21,13 +21,12 @@ from crawler.cli._common import (
     common_options,
 )
 from crawler.cli.crawl import cmd_crawl
-from crawler.cli.pages import cmd_extract
+from crawler.cli.pages import cmd_extract, is_url
 from crawler.cli.query import cmd_query
 from crawler.cli.service import cmd_serve
 from crawler.cli.tables import clean
 from crawler.core.sources import SourcesError
 from crawler.settings import VERSION
-from storage.db import error_reason, safe_url
 
 FREE_TEXT_OPTIONS = ("--search",)  # their value may start with "-": `--search -automobile`
 
@@ -92,9 +91,7 @@ def prepare(argv: list[str] | None) -> argparse.Namespace:
             setattr(args, name, default)
     if args.db is not None and not args.db.strip():
         raise UsageError("--db is empty")
-    if args.func is cmd_crawl or (
-        args.func is cmd_extract and re.match(r"^https?://", args.target)
-    ):
+    if args.func is cmd_crawl or (args.func is cmd_extract and any(map(is_url, args.targets))):
         args.overrides = checked_overrides(args.set)
     elif hasattr(args, "set"):
         args.overrides = parse_pairs(args.set)
@@ -117,13 +114,15 @@ def quiet_broken_pipe() -> int:
 
 def _failure_line(exc: Exception, args: argparse.Namespace | None) -> tuple[str, int]:
     """One line and an exit status for an exception that ended a command."""
+    if isinstance(exc, SourcesError | UsageError):  # before importing the database code
+        return f"veille: {exc}", EXIT_NOTHING
     from sqlalchemy.exc import SQLAlchemyError
 
     from crawler.overrides import OverrideError
-    from storage.db import DatabaseError
+    from storage.db import DatabaseError, error_reason, safe_url
     from storage.queries import QueryError
 
-    if isinstance(exc, SourcesError | UsageError | OverrideError | QueryError | DatabaseError):
+    if isinstance(exc, OverrideError | QueryError | DatabaseError):
         return f"veille: {exc}", EXIT_NOTHING
     db = safe_url((args.db if args else None) or os.environ.get("VEILLE_DB") or "")
     if isinstance(exc, SQLAlchemyError):
@@ -140,6 +139,8 @@ def _failure_line(exc: Exception, args: argparse.Namespace | None) -> tuple[str,
 
 def mask_secrets(text: str) -> str:
     """Any database URL in `text` with its password shown as ***."""
+    from storage.db import safe_url
+
     return re.sub(r"\b[a-z][a-z0-9+]*://\S+", lambda m: safe_url(m.group(0)), text)
 
 

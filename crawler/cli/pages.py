@@ -1,4 +1,4 @@
-"""`veille extract`, `reclassify`, `db`: one page, re-detection, database maintenance."""
+"""`veille extract`, `reclassify`, `db`: pages read, re-detection, database maintenance."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crawler.cli._common import UsageError, add_set, positive_int, read_database
-from storage.db import default_url, open_database, safe_url
+from crawler.cli._common import (
+    EXIT_NOTHING,
+    EXIT_SOME_FAILED,
+    UsageError,
+    add_set,
+    positive_int,
+    read_database,
+)
 
 MAX_PAGE_BYTES = 20 * 1024 * 1024
+STDIN = "-"
 
 
 def read_page(path: Path) -> bytes:
@@ -30,27 +37,76 @@ def read_page(path: Path) -> bytes:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    """One target: its page as indented JSON. Several, or `-`: one JSON line per page, the
+    unreadable ones said on stderr (exit 1 when some are, 2 when none could be read)."""
+    targets: list[str] = args.targets
+    if len(targets) == 1 and targets[0] != STDIN:
+        url, body, content_type = fetch_or_read(targets[0], args)
+        json.dump(page_json(body, content_type, url), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    if len(targets) > 1 and args.url:
+        raise UsageError("--url gives the address of one saved FILE: give one FILE with it")
+    for target in targets:
+        if is_url(target):
+            raise UsageError(f"{target}: a URL is fetched alone (`veille extract URL`)")
+    if targets.count(STDIN) > 1:
+        raise UsageError("standard input (-) can be read only once")
+    unreadable = 0
+    for target in targets:
+        try:
+            if target == STDIN:
+                body, url = read_stdin(), args.url
+            else:
+                body, url = read_page(Path(target)), Path(target).resolve().as_uri()
+        except UsageError as exc:
+            print(f"veille: {exc}", file=sys.stderr, flush=True)
+            unreadable += 1
+            continue
+        line = {"file": target, **page_json(body, None, url)}
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    if unreadable:
+        return EXIT_NOTHING if unreadable == len(targets) else EXIT_SOME_FAILED
+    return 0
+
+
+def is_url(target: str) -> bool:
+    """Whether `veille extract` fetches the target (http or https) rather than reads it."""
+    return re.match(r"^https?://", target) is not None
+
+
+def fetch_or_read(target: str, args: argparse.Namespace) -> tuple[str, bytes, str | None]:
+    """(address, body, content type) of the one page `veille extract` was given."""
+    if not is_url(target):
+        path = Path(target)
+        return args.url or path.resolve().as_uri(), read_page(path), None
+    from spiders.page import FetchError, fetch_page  # Scrapy only when a URL is fetched
+
+    check_url(target)
+    overrides = {"LOG_LEVEL": "DEBUG" if args.verbose else "ERROR", **args.overrides}
+    try:
+        return fetch_page(target, overrides)
+    except FetchError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def read_stdin() -> bytes:
+    """The page given on standard input, never more than MAX_PAGE_BYTES."""
+    body = sys.stdin.buffer.read(MAX_PAGE_BYTES + 1)
+    if len(body) > MAX_PAGE_BYTES:
+        raise UsageError(f"-: larger than {MAX_PAGE_BYTES // 2**20} MB")
+    return body
+
+
+def page_json(body: bytes, content_type: str | None, url: str | None) -> dict[str, Any]:
+    """What veille makes of one page: its fields and the verdict, as `veille extract` prints."""
     from crawler.core.detection import detect
     from crawler.core.extract import decode_html, extract
-    from storage.queries import iso
+    from storage.times import iso
 
-    target = args.target
-    if re.match(r"^https?://", target):
-        from spiders.page import FetchError, fetch_page  # Scrapy only when a URL is fetched
-
-        check_url(target)
-        overrides = {"LOG_LEVEL": "DEBUG" if args.verbose else "ERROR", **args.overrides}
-        try:
-            url, body, content_type = fetch_page(target, overrides)
-        except FetchError as exc:
-            raise UsageError(str(exc)) from exc
-    else:
-        path = Path(target)
-        body, content_type = read_page(path), None
-        url = args.url or path.resolve().as_uri()
-    page = extract(decode_html(body, content_type), url)
+    page = extract(decode_html(body, content_type), url or "")
     verdict = detect(page.title or "", page.lead or "", page.text, page.language)
-    result = {
+    return {
         "url": url,
         "canonical_url": page.canonical_url,
         "title": page.title,
@@ -62,9 +118,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
         **verdict.as_dict(),
         "text": page.text,
     }
-    json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
-    return 0
 
 
 def check_url(url: str) -> None:
@@ -86,6 +139,7 @@ def check_url(url: str) -> None:
 
 def cmd_reclassify(args: argparse.Namespace) -> int:
     from crawler.reclassify import progress_bar, reclassify
+    from storage.db import open_database
 
     engine = open_database(args.db)
     report = reclassify(engine, everything=args.all, batch_size=args.batch, progress=progress_bar())
@@ -99,12 +153,15 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    from storage.db import default_url, open_database, safe_url
+
     open_database(args.db)
     print(f"database at the newest schema: {safe_url(args.db or default_url())}")
     return 0
 
 
 def cmd_db_describe(args: argparse.Namespace) -> int:
+    from storage.db import default_url
     from storage.describe import datasette_metadata
 
     url = args.db or default_url()
@@ -115,9 +172,17 @@ def cmd_db_describe(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    extract = sub.add_parser("extract", parents=[common], help="what veille makes of one page")
-    extract.add_argument("target", metavar="FILE|URL")
-    extract.add_argument("--url", help="the address of a saved FILE")
+    extract = sub.add_parser(
+        "extract", parents=[common], help="what veille makes of one page, or of many"
+    )
+    extract.add_argument(
+        "targets",
+        nargs="+",
+        metavar="FILE|URL|-",
+        help="saved pages (.gz read gunzipped), one URL to fetch, or - for a page on standard "
+        "input; several, or -, give one JSON line per page",
+    )
+    extract.add_argument("--url", help="the address of the one saved FILE (or -)")
     add_set(extract, "override a Scrapy setting")
     extract.set_defaults(func=cmd_extract)
 

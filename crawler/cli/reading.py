@@ -22,7 +22,6 @@ from crawler.cli._common import (
 from crawler.cli.output import write_rows
 from crawler.cli.tables import clean
 from crawler.core.sources import default_path, load_sources
-from storage.db import default_url, safe_url
 
 FEED_HEALTH_COLUMNS = (
     "source",
@@ -100,6 +99,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         }
         write_rows([status], args.format, ())
         return 0
+    from storage.db import default_url, safe_url
+
     print(f"database: {safe_url(args.db or default_url())}")
     print(
         f"{LAST_24H}: {stats['last_24h']['articles']} articles, "
@@ -171,6 +172,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.format == "csv":  # the per-source counts are the table a spreadsheet wants
         write_rows(stats["sources"], "csv", ())
         return 0
+    from storage.db import default_url, safe_url
+
     print(f"database: {safe_url(args.db or default_url())}")
     print(
         f"articles: {stats['articles']}  agreements: {stats['agreements']}  "

@@ -14,12 +14,12 @@ from crawler.cli._common import (
     positive_int,
 )
 from crawler.core.sources import default_path, load_sources
-from storage.db import default_url
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from crawler.service_log import setup_logging
     from scheduler import ServiceError, ServiceOptions, serve
+    from storage.db import default_url
 
     sources_path = str(Path(args.sources or default_path()).resolve())
     load_sources(sources_path)

@@ -13,8 +13,11 @@ _ARABIC_RANGES = (
     (0xFB50, 0xFDFF),
     (0xFE70, 0xFEFF),
 )
+# the letters only (not the digits, signs and marks of those blocks), counted by the regex
 _ARABIC_LETTER = re.compile(
-    "[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _ARABIC_RANGES) + "]"
+    "["
+    + "".join(chr(c) for lo, hi in _ARABIC_RANGES for c in range(lo, hi + 1) if chr(c).isalpha())
+    + "]"
 )
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 # The stopwords live in crawler/core/rules/stopwords.toml, next to the other rules.
@@ -30,7 +33,7 @@ LANG_SAMPLE_CHARS = 6000
 def language_scores(text: str) -> tuple[str | None, bool]:
     """(language, strong): the cheap detector's guess and whether the evidence is strong."""
     sample = text[:LANG_SAMPLE_CHARS]
-    arabic = sum(1 for c in _ARABIC_LETTER.findall(sample) if c.isalpha())
+    arabic = len(_ARABIC_LETTER.findall(sample))
     latin = len(_LATIN_LETTER.findall(sample))
     letters = arabic + latin
     if letters and arabic >= 10 and arabic / letters >= 0.4:

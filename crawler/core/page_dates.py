@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from copy import deepcopy
+from contextlib import contextmanager
 from datetime import datetime
 
 from lxml.etree import XPath
@@ -92,33 +92,51 @@ def from_markup(tree, h1, metas: dict[str, str], jsonld_dates: list[str]) -> dat
     )
 
 
-def without_asides(tree):
+@contextmanager
+def asides_detached(tree) -> Iterator[None]:
     """The page without the asides outside its article (other articles' dates, which
-    htmldate's oldest-date rule would take); the page itself when it has none. Pruning
-    blocks by class name ("sidebar", "comments") lost more dates than it saved on
-    bench.dates' real pages: layouts give such names to their main column."""
-    if not _XP_OUTER_ASIDES(tree):
-        return tree
-    pruned = deepcopy(tree)
-    for aside in _XP_OUTER_ASIDES(pruned):
-        if aside.getparent() is not None:
+    htmldate's oldest-date rule would take) for the time of the block: they are dropped
+    from the tree as lxml's ``drop_tree`` does (their tail text stays) and put back after,
+    so that the page is not copied for it (htmldate copies it when it reads further than
+    the header). Pruning blocks by class name ("sidebar", "comments") lost more dates than
+    it saved on bench.dates' real pages: layouts give such names to their main column."""
+    matched = _XP_OUTER_ASIDES(tree)
+    chosen = set(matched)
+    # an aside inside another one goes with it
+    outermost = [a for a in matched if not any(p in chosen for p in a.iterancestors())]
+    undo = []
+    try:
+        for aside in outermost:
+            parent, previous = aside.getparent(), aside.getprevious()
+            if parent is None:
+                continue
+            before = parent.text if previous is None else previous.tail
+            undo.append((aside, parent, parent.index(aside), previous, before))
             aside.drop_tree()
-    return pruned
+        yield
+    finally:
+        for aside, parent, index, previous, before in reversed(undo):
+            if previous is None:
+                parent.text = before
+            else:
+                previous.tail = before
+            parent.insert(index, aside)
 
 
 def from_htmldate(tree, url: str, extensive: bool) -> datetime | None:
-    """htmldate's original publication date of a page `without_asides`: markup and URL, or
-    (`extensive`) the text too."""
+    """htmldate's original publication date of the page with its `asides_detached`: markup
+    and URL, or (`extensive`) the text too."""
     from htmldate import find_date
 
     try:
-        found = find_date(
-            tree,
-            url=url or None,
-            original_date=True,
-            extensive_search=extensive,
-            outputformat=HTMLDATE_FORMAT,
-        )
+        with asides_detached(tree):
+            found = find_date(
+                tree,
+                url=url or None,
+                original_date=True,
+                extensive_search=extensive,
+                outputformat=HTMLDATE_FORMAT,
+            )
     except Exception:  # htmldate must not break extraction
         LOGGER.debug("htmldate failed on %s", url, exc_info=True)
         return None
@@ -161,8 +179,7 @@ def page_date(
     languages: list[str] | None,
 ) -> datetime | None:
     """The page's publication moment, as written (offset kept, or naive); see the module."""
-    pruned = without_asides(tree)
-    found = from_htmldate(pruned, url, extensive=False)
+    found = from_htmldate(tree, url, extensive=False)
     markup = from_markup(tree, h1, metas, jsonld_dates)
     if found is not None and markup is not None and markup.date() == found.date():
         return markup  # the same day, with the time of day and offset the markup gives
@@ -177,5 +194,5 @@ def page_date(
         or found
         or byline
         or from_text(tree, h1, languages)
-        or from_htmldate(pruned, url, extensive=True)
+        or from_htmldate(tree, url, extensive=True)
     )

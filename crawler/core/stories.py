@@ -121,8 +121,20 @@ def shingles(text: str) -> set[bytes]:
 # --- signatures --------------------------------------------------------------------------
 
 
+def _sha1_hash32(data: bytes) -> int:
+    """datasketch's default hash (``sha1_hash32``: the first 4 bytes of SHA-1, little-endian),
+    without its struct call."""
+    return int.from_bytes(hashlib.sha1(data).digest()[:4], "little")
+
+
 def _minhash(sh: set[bytes]) -> bytes:
-    m = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
+    m = MinHash(
+        num_perm=NUM_PERM,
+        seed=SEED,
+        hashfunc=_sha1_hash32,
+        permutations=_PERMUTATIONS,
+        scheme=_SCHEME,
+    )
     if sh:
         m.update_batch(sh)
     return np.asarray(m.hashvalues, dtype="<u4").tobytes()
@@ -210,4 +222,19 @@ def similarities(sig: bytes, others: Sequence[bytes]) -> np.ndarray:
 
 def content_hash(text: str) -> str:
     """Hex SHA-256 of ``normalize_text(text)``, for exact-duplicate detection."""
-    return hashlib.sha256(normalize_text(text).encode()).hexdigest()
+    return _sha256(normalize_text(text))
+
+
+def _sha256(norm: str) -> str:
+    return hashlib.sha256(norm.encode()).hexdigest()
+
+
+def fingerprints(title: str, lead: str | None, text: str) -> tuple[str, bytes]:
+    """``content_hash(text)`` and ``signature(title, lead + "\n" + text)`` (the lead left
+    out when there is none), the text normalised once for both: the normalisation of
+    joined texts is the normalisations joined by a space (a newline is a non-word
+    character and decomposes alone)."""
+    norm = normalize_text(text)
+    joined = " ".join(filter(None, [normalize_text(lead), norm])) if lead else norm
+    sh = _shingles(joined, SHINGLE_K) or _shingles(normalize_text(title), SHINGLE_K)
+    return _sha256(norm), _minhash(sh)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lxml import html as lxml_html
-from lxml.etree import ParserError
+from lxml.etree import ParserError, XPath
 
 from crawler.core.common import LANGUAGES
 from crawler.core.dates import to_utc
@@ -37,9 +37,6 @@ from crawler.core.page_dates import page_date
 LOGGER = logging.getLogger(__name__)
 
 __all__ = ["Extracted", "decode_html", "detect_language", "extract"]
-
-
-LOGGER = logging.getLogger(__name__)
 
 
 # Bounds on pathological pages (a news article page is far below all three). Time is roughly
@@ -86,6 +83,14 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\ud
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 
+# A numeric character reference that may stand for a control character, as lxml reads it
+# (digits taken greedily, ";" optional): decimal up to 999 or 65534-5, hex up to FF or
+# FFFE-F (lxml reads a surrogate or a value beyond U+10FFFF as U+FFFD)
+_CONTROL_REF_RE = re.compile(
+    r"&#(?:0*(\d{1,3}|6553[45])(?!\d)|[xX]0*([0-9a-fA-F]{1,2}|[fF]{3}[eEfF])(?![0-9a-fA-F]))"
+)
+
+
 _PARSER = lxml_html.HTMLParser(
     collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True
 )
@@ -106,8 +111,19 @@ def _parse(html: str):
         root = lxml_html.document_fromstring(html, parser=_PARSER)
     except (ParserError, ValueError, TypeError):
         return None
-    _strip_controls(root)
+    if _has_control_refs(html):
+        _strip_controls(root)
     return root
+
+
+def _has_control_refs(html: str) -> bool:
+    """Whether a character reference of `html` stands for a control character: the only
+    way one gets into the tree once the raw text is sanitized."""
+    for match in _CONTROL_REF_RE.finditer(html):
+        digits, hex_digits = match.groups()
+        if _CONTROL_RE.match(chr(int(digits) if digits else int(hex_digits, 16))):
+            return True
+    return False
 
 
 def _strip_controls(root) -> None:
@@ -179,8 +195,14 @@ def extract(
         return fallback
 
 
+_XP_COUNT_NODES = XPath(
+    "count(descendant-or-self::* | descendant::comment() | descendant::processing-instruction())"
+)
+
+
 def _count_elements(tree) -> int:
-    return sum(1 for _ in tree.iter())
+    """The nodes `tree.iter()` would give, counted inside libxml2 (no Python proxies)."""
+    return int(_XP_COUNT_NODES(tree))
 
 
 def _extract_tree(

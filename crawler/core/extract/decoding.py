@@ -27,6 +27,10 @@ MAX_BINARY_SHARE = 0.05
 BINARY_SAMPLE_CHARS = 4096
 
 
+# What binary content decodes to: U+FFFD and the controls but tab, newline, CR and form feed
+_BINARY_CHAR_RE = re.compile("[\ufffd\x00-\x08\x0b\x0e-\x1f]")
+
+
 _META_CHARSET_RE = re.compile(
     r"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE
 )
@@ -87,8 +91,7 @@ def _declaration_is_wrong(body: bytes, encoding: str, text: str) -> bool:
 def _looks_binary(text: str) -> bool:
     """Whether decoded "HTML" is really binary content (control characters, U+FFFD)."""
     sample = text[:BINARY_SAMPLE_CHARS]
-    bad = sum(1 for c in sample if c == "\ufffd" or (c < " " and c not in "\t\n\r\f"))
-    return bad > MAX_BINARY_SHARE * len(sample)
+    return len(_BINARY_CHAR_RE.findall(sample)) > MAX_BINARY_SHARE * len(sample)
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from typing import Any
 
 from crawler.core.extract.metadata import _clean
@@ -15,16 +16,25 @@ LOGGER = logging.getLogger(__name__)
 # every page, so they only run where the main one found less than RESCUE_BELOW_CHARS.
 RESCUE_BELOW_CHARS = 400
 TRAFILATURA_OPTIONS: dict[str, Any] = {
-    "fast": True,
-    "favor_precision": True,
-    "include_comments": False,
-    "include_tables": False,
-    "include_links": False,
-    "include_images": False,
-    "include_formatting": False,
+    "precision": True,
+    "comments": False,
+    "tables": False,
+    "links": False,
+    "images": False,
+    "formatting": False,
     "with_metadata": False,
-    "deduplicate": False,  # trafilatura's dedup cache is process-wide: it would drop reprints
+    "dedup": False,  # trafilatura's dedup cache is process-wide: it would drop reprints
 }
+
+
+@lru_cache(maxsize=2)
+def _options(fast: bool) -> Any:
+    """trafilatura's options (its ``Extractor``), made once: made per call, they read its
+    configuration file every time. Without the page's URL: with links left out,
+    trafilatura only puts it in its log messages."""
+    from trafilatura.settings import Extractor
+
+    return Extractor(output_format="python", fast=fast, **TRAFILATURA_OPTIONS)
 
 
 _BOILERPLATE_LINE_RE = re.compile(
@@ -48,9 +58,7 @@ def _trafilatura_text(tree, url: str, fast: bool) -> str:
     import trafilatura
 
     try:
-        doc = trafilatura.bare_extraction(
-            tree, url=url or None, **dict(TRAFILATURA_OPTIONS, fast=fast)
-        )
+        doc = trafilatura.bare_extraction(tree, options=_options(fast))
     except Exception:  # trafilatura must not break the crawl
         LOGGER.debug("trafilatura failed on %s", url, exc_info=True)
         return ""
