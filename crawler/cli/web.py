@@ -9,7 +9,6 @@ import sys
 from typing import Any
 
 from crawler.cli._common import UsageError, add_sources, positive_int
-from storage.db import default_url
 
 PASSWORD_VARIABLE = "VEILLE_WEB_PASSWORD"
 
@@ -33,6 +32,7 @@ def cmd_web(args: argparse.Namespace) -> int:
         )
     from waitress import serve
 
+    from storage.db import default_url
     from web.app import create_app
 
     app = create_app(args.db or default_url(), password=password, sources=args.sources)
