@@ -140,6 +140,17 @@ def test_facet_counts_are_the_matches(client: FlaskClient) -> None:
         assert int(n) == len(rows(client, f"?lang=fr&sector={value}")), value
 
 
+def test_source_and_language_counts_are_the_matches(client: FlaskClient) -> None:
+    page = client.get("/agreements").text
+    for facet, key in (("source", "source"), ("language", "lang")):
+        group = re.search(rf'data-facet="{facet}">(.*?)</section>', page, re.S)
+        assert group, facet
+        counted = re.findall(rf'{key}=([^"&]+)"[^>]*>[^<]+</a> <span class="count">(\d+)', group[1])
+        assert counted, facet
+        for value, n in counted:
+            assert int(n) == len(rows(client, f"?{key}={value}")), (facet, value)
+
+
 def test_search_and_paging(client: FlaskClient) -> None:
     everything = rows(client)
     found = rows(client, "?q=Kénitra")

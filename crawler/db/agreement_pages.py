@@ -91,10 +91,44 @@ def _day(value: Any) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
+def _by_count(groups: dict[Any, set[int]]) -> list[tuple[Any, int]]:
+    """(key, number of agreements) of each group, the largest first, then by key."""
+    return sorted(((k, len(v)) for k, v in groups.items()), key=lambda g: (-g[1], str(g[0])))
+
+
+def _reporting(
+    conn: Connection, ids: list[int]
+) -> tuple[list[tuple[str, int]], list[tuple[str | None, int]]]:
+    """How many of these agreements each source and each language reported, the most first.
+    Records, then their articles, each read by its index: joined in one statement,
+    PostgreSQL expected thousands of records and hashed the whole articles table."""
+    records = conn.execute(
+        select(AgreementRecord.agreement_id, AgreementRecord.article_id).where(
+            among(conn, AgreementRecord.agreement_id, ids)
+        )
+    ).all()
+    articles = {
+        article_id: (source, language)
+        for article_id, source, language in conn.execute(
+            select(Article.id, Source.name, Article.language)
+            .join(Source, Source.id == Article.source_id)
+            .where(among(conn, Article.id, sorted({a for _, a in records})))
+        )
+    }
+    by_source: dict[str, set[int]] = {}
+    by_language: dict[str | None, set[int]] = {}
+    for agreement_id, article_id in records:
+        source, language = articles[article_id]
+        by_source.setdefault(source, set()).add(agreement_id)
+        by_language.setdefault(language, set()).add(agreement_id)
+    return _by_count(by_source), _by_count(by_language)
+
+
 def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facets:
-    """Sector, type, amount, score and time of the newest `sample` matches, with their
-    organisations, sources and languages counted in the database. The filters are applied
-    once: the matches' ids, newest first, are what the counts (and a first page) read."""
+    """Sector, type, amount, score and time of the newest `sample` matches, their
+    organisations counted in the database, their sources and languages from their records.
+    The filters are applied once: the matches' ids, newest first, are what the counts (and a
+    first page) read."""
     ids = list(conn.scalars(agreements_statement(conn, f, sample).with_only_columns(Agreement.id)))
     rows = conn.execute(
         select(
@@ -114,30 +148,13 @@ def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facet
         .order_by(n.desc(), Organisation.name)
         .limit(TOP)
     ).all()
-    reported = func.count(AgreementRecord.agreement_id.distinct())
-    by_article = (
-        select(reported)
-        .join(Article, Article.id == AgreementRecord.article_id)
-        .where(among(conn, AgreementRecord.agreement_id, ids))
-    )
-    sources = conn.execute(
-        by_article.add_columns(Source.name)
-        .join(Source, Source.id == Article.source_id)
-        .group_by(Source.name)
-        .order_by(reported.desc(), Source.name)
-        .limit(TOP)
-    ).all()
-    languages = conn.execute(
-        by_article.add_columns(Article.language)
-        .group_by(Article.language)
-        .order_by(reported.desc())
-    ).all()
+    sources, languages = _reporting(conn, ids)
     return Facets(
         ids=ids,
         matched=len(rows),
         capped=len(rows) >= sample,
         rows=[(_day(seen), *rest) for seen, *rest in rows],
         organisations=[(i, name, c) for i, name, c in organisations],
-        sources=[(name, c) for c, name in sources],
-        languages=[(lang, c) for c, lang in languages if lang],
+        sources=sources[:TOP],
+        languages=[(lang, c) for lang, c in languages if lang],
     )
