@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any, ClassVar
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import Settings
 from twisted.internet.task import LoopingCall
@@ -28,6 +29,7 @@ from crawler.items import ArticleItem
 from crawler.middlewares import SiteAsksToWait
 from crawler.redirects import RedirectLoop
 from crawler.throttle import clamp_hint, retry_after_seconds
+from spiders.backlog import Backlog
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,9 @@ MAX_ERRORS_KEPT = 100
 MAX_SITEMAP_DEPTH = 3  # a sitemap index, its children, theirs: no deeper
 MAX_CHILD_SITEMAPS = 1000  # child sitemaps read for one sitemap of the sources file
 HTML_TYPES = (b"text/html", b"application/xhtml")
+# Article requests of one source handed to Scrapy at a time, per request it may send at once
+# (CONCURRENT_REQUESTS_PER_DOMAIN); the others wait in the spider's Backlog, on disk.
+AHEAD_PER_CONCURRENT_REQUEST = 2
 
 
 class ListingError(ValueError):
@@ -157,11 +162,19 @@ class ListingSpider(Spider):
         spider.visited: dict[int, set[str]] = {}  # feed id -> canonical child sitemaps asked
         spider.errors: list[str] = []
         spider.flusher = None
+        spider.backlog = Backlog()
+        spider.in_flight: Counter[str] = Counter()  # source -> article requests handed to Scrapy
+        spider.ahead = AHEAD_PER_CONCURRENT_REQUEST * max(
+            1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
+        )
+        spider.feeding = False
+        spider.hungry: set[str] = set()  # sources whose backlog may have room to feed
         for handler, signal in (
             (spider._item_scraped, signals.item_scraped),
             (spider._item_dropped, signals.item_dropped),
             (spider._item_error, signals.item_error),
             (spider._request_dropped, signals.request_dropped),
+            (spider._idle, signals.spider_idle),
             (spider._opened, signals.spider_opened),
             (spider._closed, signals.spider_closed),
         ):
@@ -187,13 +200,8 @@ class ListingSpider(Spider):
         for failed in self.store.retries(list(by_id), attempts):
             source = by_id[failed.feed_id].source
             address = failed.address or failed.url
-            yield self.article_request(
-                failed.url,
-                source,
-                None,
-                Entry(address, failed.feed_title, failed.feed_date),
-                failed.feed_id,
-            )
+            entry = Entry(address, failed.feed_title, failed.feed_date)
+            self.wait(source, [(failed.url, None, entry, failed.feed_id)])
 
     def listing_request(self, state: FeedState, url: str | None = None, depth: int = 0) -> Request:
         """A conditional GET of a listing (child sitemaps, `depth` levels down, a plain GET)."""
@@ -259,8 +267,7 @@ class ListingSpider(Spider):
             )
         for url in children:
             yield self.listing_request(state, url, depth)
-        for url in new:
-            yield self.article_request(url, state.source, state.id, by_url[url], state.id)
+        self.wait(state.source, [(url, state.id, by_url[url], state.id) for url in new])
         self._check_settled(state.id)
 
     def _unvisited(self, state: FeedState, urls: list[str], depth: int) -> list[str]:
@@ -301,6 +308,39 @@ class ListingSpider(Spider):
         self._listing_error(state, failure.request.meta["child"], None, describe(failure))
 
     # -- articles ------------------------------------------------------------------------
+
+    def wait(self, source: str, rows: list[tuple[str, int | None, Entry, int]]) -> None:
+        """Queue article requests of a source, as (key, settles, entry, feed_id), for
+        `article_request`: each is handed to Scrapy when the source has room."""
+        self.backlog.add(source, rows)
+        self._feed(source)
+
+    def _feed(self, source: str) -> None:
+        """Hand Scrapy waiting article requests, up to `ahead` in flight per source. Not
+        re-entered: a request dropped at once finishes while it is handed over."""
+        self.hungry.add(source)
+        if self.feeding or self.crawler.engine is None or self.crawler.engine.spider is None:
+            return
+        self.feeding = True
+        try:
+            while self.hungry:
+                name = self.hungry.pop()
+                rows = self.backlog.take(name, self.ahead - self.in_flight[name])
+                for key, settles, entry, feed_id in rows:
+                    self.in_flight[name] += 1
+                    self.crawler.engine.crawl(
+                        self.article_request(key, name, settles, entry, feed_id)
+                    )
+                if rows:
+                    self.hungry.add(name)
+        finally:
+            self.feeding = False
+
+    def _article_done(self, source: str, feed_id: int | None) -> None:
+        """An article request has its outcome: settle its listing, feed the next one."""
+        self._settle(feed_id)
+        self.in_flight[source] -= 1
+        self._feed(source)
 
     def article_request(
         self, key: str, source: str, settles: int | None, entry: Entry, feed_id: int
@@ -381,7 +421,7 @@ class ListingSpider(Spider):
             feed_date=entry.published,
             gone=gone,
         )
-        self._settle(meta["settles"])
+        self._article_done(meta["source"], meta["settles"])
 
     # -- settling ------------------------------------------------------------------------
 
@@ -408,14 +448,14 @@ class ListingSpider(Spider):
         )
 
     def _item_scraped(self, item: ArticleItem, **_: Any) -> None:
-        self._settle(item.feed_id)
+        self._article_done(item.source, item.feed_id)
 
     def _item_dropped(self, item: ArticleItem, **_: Any) -> None:
-        self._settle(item.feed_id)
+        self._article_done(item.source, item.feed_id)
 
     def _item_error(self, item: ArticleItem, failure: Failure, **_: Any) -> None:
         self._error(item.source, f"{item.response_url}: {describe(failure)}")
-        self._settle(item.feed_id)
+        self._article_done(item.source, item.feed_id)
 
     def _request_dropped(self, request: Request, **_: Any) -> None:
         """A request the scheduler refused as already asked in this crawl (fingerprints are
@@ -426,7 +466,7 @@ class ListingSpider(Spider):
         reason = "redirected to a URL already requested in this crawl (redirect loop?)"
         if "entry" in request.meta and not looped:
             self.store.add_alias(canonicalize(listed_url(request)), target)
-            self._settle(request.meta["settles"])
+            self._article_done(request.meta["source"], request.meta["settles"])
         elif "entry" in request.meta:
             self._article_error(request, None, reason, gone=False)
         elif "feed" in request.meta:
@@ -444,6 +484,14 @@ class ListingSpider(Spider):
         """Write what is queued."""
         self.store.flush()
 
+    def _idle(self, spider: Spider) -> None:
+        """Nothing in flight: hand over what still waits (all of it had room), or close."""
+        if len(self.backlog):
+            self.in_flight.clear()
+            for source in self.backlog.sources():
+                self._feed(source)
+            raise DontCloseSpider
+
     def _opened(self, spider: Spider) -> None:
         self.flusher = LoopingCall(self.flush)  # not earlier: it would install a reactor
         self.flusher.start(FLUSH_EVERY_SECONDS, now=False)
@@ -459,6 +507,7 @@ class ListingSpider(Spider):
                 listing.state.url,
             )
             del self.listings[feed_id]
+        self.backlog.close()
         self.store.flush()
         stats = self.crawler.stats
         stats.set_value("veille/counts", {k: dict(v) for k, v in self.store.counts.items()})

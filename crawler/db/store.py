@@ -20,6 +20,7 @@ from crawler.core import stories
 from crawler.core.common import as_utc
 from crawler.core.sources import Source
 from crawler.db.agreements import Reported, lede, store_records
+from crawler.db.scratch import Claims
 from crawler.items import ArticleItem
 from storage.db import chunks, dialect_insert, writing
 from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure, appeared
@@ -179,7 +180,7 @@ class CrawlStore:
         self.batch_size = batch_size
         self.sources = {s.name: s for s in sources}
         self.feeds = sync_sources(engine, sources)
-        self.claimed: set[str] = set()
+        self.claimed = Claims()  # on disk: a backfill claims 100,000 URLs
         with engine.connect() as conn:
             self.source_ids: dict[str, int] = dict(
                 conn.execute(select(SourceRow.name, SourceRow.id)).all()
@@ -201,10 +202,8 @@ class CrawlStore:
         title and date are fetched each: "Revue de presse du jour" is a new article every day
         under one title; only the same text (the content hash, when stored) makes them one.
         """
-        fresh = []
-        for url in self.unknown(u for u in entries if u not in self.claimed):
-            self.claimed.add(url)
-            fresh.append(url)
+        fresh = self.unknown(self.claimed.unclaimed(entries))
+        self.claimed.add(fresh)
         return fresh
 
     def unknown(self, urls: Iterable[str]) -> list[str]:
