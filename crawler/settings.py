@@ -38,6 +38,7 @@ REDIRECT_MAX_TIMES = 5
 HTTPERROR_ALLOW_ALL = True  # the spiders look at every status and record it
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+MEMUSAGE_ENABLED = False  # a timer a minute for a figure veille never reads
 HTTPCACHE_ENABLED = False
 DNS_TIMEOUT = 15
 REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalFingerprinter"

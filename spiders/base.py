@@ -18,7 +18,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import Settings
-from twisted.internet.task import LoopingCall
+from scrapy.utils.asyncio import CallLaterResult, call_later
 from twisted.python.failure import Failure
 
 from crawler.core.extract import decode_html
@@ -34,7 +34,7 @@ from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
-FLUSH_EVERY_SECONDS = 5.0
+FLUSH_WITHIN_SECONDS = 5.0  # a queued write waits at most this long for its batch to fill
 MAX_ERRORS_KEPT = 100
 MAX_SITEMAP_DEPTH = 3  # a sitemap index, its children, theirs: no deeper
 MAX_CHILD_SITEMAPS = 1000  # child sitemaps read for one sitemap of the sources file
@@ -161,7 +161,7 @@ class ListingSpider(Spider):
         spider.listings: dict[int, _Pending] = {}
         spider.visited: dict[int, set[str]] = {}  # feed id -> canonical child sitemaps asked
         spider.errors: list[str] = []
-        spider.flusher = None
+        spider.flusher: CallLaterResult | None = None  # armed only while a write waits
         spider.backlog = Backlog()
         spider.in_flight: Counter[str] = Counter()  # source -> article requests handed to Scrapy
         spider.ahead = AHEAD_PER_CONCURRENT_REQUEST * max(
@@ -482,7 +482,15 @@ class ListingSpider(Spider):
 
     def flush(self) -> None:
         """Write what is queued."""
+        self.flusher = None
         self.store.flush()
+
+    def _flush_soon(self) -> None:
+        """A write was queued: make sure it is written within FLUSH_WITHIN_SECONDS, by a timer
+        that exists only while something waits (a crawl waiting on its sites never wakes up
+        for an empty batch)."""
+        if self.flusher is None:
+            self.flusher = call_later(FLUSH_WITHIN_SECONDS, self.flush)
 
     def _idle(self, spider: Spider) -> None:
         """Nothing in flight: hand over what still waits (all of it had room), or close."""
@@ -493,12 +501,13 @@ class ListingSpider(Spider):
             raise DontCloseSpider
 
     def _opened(self, spider: Spider) -> None:
-        self.flusher = LoopingCall(self.flush)  # not earlier: it would install a reactor
-        self.flusher.start(FLUSH_EVERY_SECONDS, now=False)
+        self.store.on_queued = self._flush_soon  # not earlier: a timer needs the reactor
 
     def _closed(self, spider: Spider, reason: str) -> None:
-        if self.flusher is not None and self.flusher.running:
-            self.flusher.stop()
+        self.store.on_queued = None
+        if self.flusher is not None:
+            self.flusher.cancel()
+            self.flusher = None
         for feed_id, listing in list(self.listings.items()):
             logger.warning(
                 "%s: %d item(s) of %s unsettled at close; its state is not saved",

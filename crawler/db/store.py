@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -188,6 +188,11 @@ class CrawlStore:
         self._batch = _Batch()
         self.counts: dict[str, Counter[str]] = {}
         self.write_errors: list[str] = []
+        self.on_queued: Callable[[], None] | None = None  # told when a write is queued
+
+    def _queued(self) -> None:
+        if self.on_queued is not None:
+            self.on_queued()
 
     def count(self, source: str, key: str, n: int = 1) -> None:
         """Add to a per-source counter (feeds read, new articles, agreements, errors...)."""
@@ -241,6 +246,8 @@ class CrawlStore:
         self._batch.articles.append(item)
         if len(self._batch.articles) >= self.batch_size:
             self.flush()
+        else:
+            self._queued()
 
     def feed_fetched(
         self,
@@ -270,6 +277,7 @@ class CrawlStore:
         if new_items:
             values["last_new_item_at"] = stamp
         self._batch.feed_updates.append(values)
+        self._queued()
 
     def feed_failed(
         self, feed_id: int, status: int | None, error: str, retry_after: float | None = None
@@ -286,6 +294,7 @@ class CrawlStore:
                 "failed": True,
             }
         )
+        self._queued()
 
     def article_failed(
         self,
@@ -319,11 +328,14 @@ class CrawlStore:
         )
         if len(self._batch) >= self.batch_size:
             self.flush()
+        else:
+            self._queued()
 
     def add_alias(self, url: str, target: str) -> None:
         """Queue `url` as another address of the article stored (or being stored) at `target`."""
         if url != target:
             self._batch.aliases[url] = target
+            self._queued()
 
     # -- writing -----------------------------------------------------------------------------
 
