@@ -42,6 +42,10 @@ MEMUSAGE_ENABLED = False  # a timer a minute for a figure veille never reads
 HTTPCACHE_ENABLED = False
 DNS_TIMEOUT = 15
 REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalFingerprinter"
+DUPEFILTER_CLASS = "crawler.fingerprint.ClaimedDupeFilter"
+# articles are asked in the order their listing gave (newest first), as spiders/backlog.py
+# hands them over; Scrapy's default queue is LIFO (depth first)
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -193,15 +193,16 @@ class ListingSpider(Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         feeds = self.my_feeds()
-        for state in feeds:
-            yield self.listing_request(state)
         attempts = self.settings.getint("VEILLE_RETRY_FAILED_RUNS")
         by_id = {f.id: f for f in feeds}
-        for failed in self.store.retries(list(by_id), attempts):
+        for failed in self.store.retries(list(by_id), attempts):  # claimed before any listing
             source = by_id[failed.feed_id].source
             address = failed.address or failed.url
             entry = Entry(address, failed.feed_title, failed.feed_date)
+            self.store.claimed.add([failed.url])  # a listing naming it again is not asked twice
             self.wait(source, [(failed.url, None, entry, failed.feed_id)])
+        for state in feeds:
+            yield self.listing_request(state)
 
     def listing_request(self, state: FeedState, url: str | None = None, depth: int = 0) -> Request:
         """A conditional GET of a listing (child sitemaps, `depth` levels down, a plain GET)."""

@@ -43,3 +43,7 @@ class Claims:
     def add(self, urls: Iterable[str]) -> None:
         """Claim the URLs."""
         self._db.executemany("INSERT OR IGNORE INTO claimed VALUES (?)", ((u,) for u in urls))
+
+    def __contains__(self, url: object) -> bool:
+        found = self._db.execute("SELECT 1 FROM claimed WHERE url = ?", (url,)).fetchone()
+        return found is not None
