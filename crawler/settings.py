@@ -38,9 +38,14 @@ REDIRECT_MAX_TIMES = 5
 HTTPERROR_ALLOW_ALL = True  # the spiders look at every status and record it
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+MEMUSAGE_ENABLED = False  # a timer a minute for a figure veille never reads
 HTTPCACHE_ENABLED = False
 DNS_TIMEOUT = 15
 REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalFingerprinter"
+DUPEFILTER_CLASS = "crawler.fingerprint.ClaimedDupeFilter"
+# articles are asked in the order their listing gave (newest first), as spiders/backlog.py
+# hands them over; Scrapy's default queue is LIFO (depth first)
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,10 +15,10 @@ from typing import Any, ClassVar
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import Settings
-from twisted.internet.task import LoopingCall
+from scrapy.utils.asyncio import CallLaterResult, call_later
 from twisted.python.failure import Failure
 
 from crawler.core.extract import decode_html
@@ -28,15 +29,19 @@ from crawler.items import ArticleItem
 from crawler.middlewares import SiteAsksToWait
 from crawler.redirects import RedirectLoop
 from crawler.throttle import clamp_hint, retry_after_seconds
+from spiders.backlog import Backlog
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
-FLUSH_EVERY_SECONDS = 5.0
+FLUSH_WITHIN_SECONDS = 5.0  # a queued write waits at most this long for its batch to fill
 MAX_ERRORS_KEPT = 100
 MAX_SITEMAP_DEPTH = 3  # a sitemap index, its children, theirs: no deeper
 MAX_CHILD_SITEMAPS = 1000  # child sitemaps read for one sitemap of the sources file
 HTML_TYPES = (b"text/html", b"application/xhtml")
+# Article requests of one source handed to Scrapy at a time, per request it may send at once
+# (CONCURRENT_REQUESTS_PER_DOMAIN); the others wait in the spider's Backlog, on disk.
+AHEAD_PER_CONCURRENT_REQUEST = 2
 
 
 class ListingError(ValueError):
@@ -156,12 +161,20 @@ class ListingSpider(Spider):
         spider.listings: dict[int, _Pending] = {}
         spider.visited: dict[int, set[str]] = {}  # feed id -> canonical child sitemaps asked
         spider.errors: list[str] = []
-        spider.flusher = None
+        spider.flusher: CallLaterResult | None = None  # armed only while a write waits
+        spider.backlog = Backlog()
+        spider.in_flight: Counter[str] = Counter()  # source -> article requests handed to Scrapy
+        spider.ahead = AHEAD_PER_CONCURRENT_REQUEST * max(
+            1, crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
+        )
+        spider.feeding = False
+        spider.hungry: set[str] = set()  # sources whose backlog may have room to feed
         for handler, signal in (
             (spider._item_scraped, signals.item_scraped),
             (spider._item_dropped, signals.item_dropped),
             (spider._item_error, signals.item_error),
             (spider._request_dropped, signals.request_dropped),
+            (spider._idle, signals.spider_idle),
             (spider._opened, signals.spider_opened),
             (spider._closed, signals.spider_closed),
         ):
@@ -180,20 +193,16 @@ class ListingSpider(Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         feeds = self.my_feeds()
-        for state in feeds:
-            yield self.listing_request(state)
         attempts = self.settings.getint("VEILLE_RETRY_FAILED_RUNS")
         by_id = {f.id: f for f in feeds}
-        for failed in self.store.retries(list(by_id), attempts):
+        for failed in self.store.retries(list(by_id), attempts):  # claimed before any listing
             source = by_id[failed.feed_id].source
             address = failed.address or failed.url
-            yield self.article_request(
-                failed.url,
-                source,
-                None,
-                Entry(address, failed.feed_title, failed.feed_date),
-                failed.feed_id,
-            )
+            entry = Entry(address, failed.feed_title, failed.feed_date)
+            self.store.claimed.add([failed.url])  # a listing naming it again is not asked twice
+            self.wait(source, [(failed.url, None, entry, failed.feed_id)])
+        for state in feeds:
+            yield self.listing_request(state)
 
     def listing_request(self, state: FeedState, url: str | None = None, depth: int = 0) -> Request:
         """A conditional GET of a listing (child sitemaps, `depth` levels down, a plain GET)."""
@@ -259,8 +268,7 @@ class ListingSpider(Spider):
             )
         for url in children:
             yield self.listing_request(state, url, depth)
-        for url in new:
-            yield self.article_request(url, state.source, state.id, by_url[url], state.id)
+        self.wait(state.source, [(url, state.id, by_url[url], state.id) for url in new])
         self._check_settled(state.id)
 
     def _unvisited(self, state: FeedState, urls: list[str], depth: int) -> list[str]:
@@ -301,6 +309,39 @@ class ListingSpider(Spider):
         self._listing_error(state, failure.request.meta["child"], None, describe(failure))
 
     # -- articles ------------------------------------------------------------------------
+
+    def wait(self, source: str, rows: list[tuple[str, int | None, Entry, int]]) -> None:
+        """Queue article requests of a source, as (key, settles, entry, feed_id), for
+        `article_request`: each is handed to Scrapy when the source has room."""
+        self.backlog.add(source, rows)
+        self._feed(source)
+
+    def _feed(self, source: str) -> None:
+        """Hand Scrapy waiting article requests, up to `ahead` in flight per source. Not
+        re-entered: a request dropped at once finishes while it is handed over."""
+        self.hungry.add(source)
+        if self.feeding or self.crawler.engine is None or self.crawler.engine.spider is None:
+            return
+        self.feeding = True
+        try:
+            while self.hungry:
+                name = self.hungry.pop()
+                rows = self.backlog.take(name, self.ahead - self.in_flight[name])
+                for key, settles, entry, feed_id in rows:
+                    self.in_flight[name] += 1
+                    self.crawler.engine.crawl(
+                        self.article_request(key, name, settles, entry, feed_id)
+                    )
+                if rows:
+                    self.hungry.add(name)
+        finally:
+            self.feeding = False
+
+    def _article_done(self, source: str, feed_id: int | None) -> None:
+        """An article request has its outcome: settle its listing, feed the next one."""
+        self._settle(feed_id)
+        self.in_flight[source] -= 1
+        self._feed(source)
 
     def article_request(
         self, key: str, source: str, settles: int | None, entry: Entry, feed_id: int
@@ -381,7 +422,7 @@ class ListingSpider(Spider):
             feed_date=entry.published,
             gone=gone,
         )
-        self._settle(meta["settles"])
+        self._article_done(meta["source"], meta["settles"])
 
     # -- settling ------------------------------------------------------------------------
 
@@ -408,14 +449,14 @@ class ListingSpider(Spider):
         )
 
     def _item_scraped(self, item: ArticleItem, **_: Any) -> None:
-        self._settle(item.feed_id)
+        self._article_done(item.source, item.feed_id)
 
     def _item_dropped(self, item: ArticleItem, **_: Any) -> None:
-        self._settle(item.feed_id)
+        self._article_done(item.source, item.feed_id)
 
     def _item_error(self, item: ArticleItem, failure: Failure, **_: Any) -> None:
         self._error(item.source, f"{item.response_url}: {describe(failure)}")
-        self._settle(item.feed_id)
+        self._article_done(item.source, item.feed_id)
 
     def _request_dropped(self, request: Request, **_: Any) -> None:
         """A request the scheduler refused as already asked in this crawl (fingerprints are
@@ -426,7 +467,7 @@ class ListingSpider(Spider):
         reason = "redirected to a URL already requested in this crawl (redirect loop?)"
         if "entry" in request.meta and not looped:
             self.store.add_alias(canonicalize(listed_url(request)), target)
-            self._settle(request.meta["settles"])
+            self._article_done(request.meta["source"], request.meta["settles"])
         elif "entry" in request.meta:
             self._article_error(request, None, reason, gone=False)
         elif "feed" in request.meta:
@@ -442,15 +483,32 @@ class ListingSpider(Spider):
 
     def flush(self) -> None:
         """Write what is queued."""
+        self.flusher = None
         self.store.flush()
 
+    def _flush_soon(self) -> None:
+        """A write was queued: make sure it is written within FLUSH_WITHIN_SECONDS, by a timer
+        that exists only while something waits (a crawl waiting on its sites never wakes up
+        for an empty batch)."""
+        if self.flusher is None:
+            self.flusher = call_later(FLUSH_WITHIN_SECONDS, self.flush)
+
+    def _idle(self, spider: Spider) -> None:
+        """Nothing in flight: hand over what still waits (all of it had room), or close."""
+        if len(self.backlog):
+            self.in_flight.clear()
+            for source in self.backlog.sources():
+                self._feed(source)
+            raise DontCloseSpider
+
     def _opened(self, spider: Spider) -> None:
-        self.flusher = LoopingCall(self.flush)  # not earlier: it would install a reactor
-        self.flusher.start(FLUSH_EVERY_SECONDS, now=False)
+        self.store.on_queued = self._flush_soon  # not earlier: a timer needs the reactor
 
     def _closed(self, spider: Spider, reason: str) -> None:
-        if self.flusher is not None and self.flusher.running:
-            self.flusher.stop()
+        self.store.on_queued = None
+        if self.flusher is not None:
+            self.flusher.cancel()
+            self.flusher = None
         for feed_id, listing in list(self.listings.items()):
             logger.warning(
                 "%s: %d item(s) of %s unsettled at close; its state is not saved",
@@ -459,6 +517,7 @@ class ListingSpider(Spider):
                 listing.state.url,
             )
             del self.listings[feed_id]
+        self.backlog.close()
         self.store.flush()
         stats = self.crawler.stats
         stats.set_value("veille/counts", {k: dict(v) for k, v in self.store.counts.items()})

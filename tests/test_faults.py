@@ -604,15 +604,15 @@ def test_403_and_429_slow_that_site_down(tmp_path: Path) -> None:
             srv.add(f"/{name}/feed", Route(rss(srv.base, pages), RSS))
             for i, path in enumerate(pages):
                 srv.add(path, Route(article_page(2000 + 10 * k + i), HTML, delay=0.3))
-        # Scrapy's queue is LIFO: a4, the last listed, is asked first
-        sites["busy"].routes["/busy/a4"] = Route(
+        # articles are asked in the order listed: a0 first
+        sites["busy"].routes["/busy/a0"] = Route(
             article_page(3000),
             HTML,
             fail_first=1,
             fail_status=429,
             fail_headers={"Retry-After": "1"},
         )
-        sites["strict"].routes["/strict/a4"] = Route(b"Forbidden", "text/plain", status=403)
+        sites["strict"].routes["/strict/a0"] = Route(b"Forbidden", "text/plain", status=403)
         sources = tmp_path / "sources.toml"
         sources.write_text(
             sources_toml({n: {"feeds": [f"{s.base}/{n}/feed"]} for n, s in sites.items()}),
@@ -644,8 +644,8 @@ def test_403_and_429_slow_that_site_down(tmp_path: Path) -> None:
             )
         calm = sorted(h.at for h in sites["calm"].hits)
         assert max(b - a for a, b in itertools.pairwise(calm)) < 0.9  # not slowed
-        assert len(stored(db, "/busy/a4")) == 1  # asked again after Retry-After, and stored
-        row = failure(db, "/strict/a4")
+        assert len(stored(db, "/busy/a0")) == 1  # asked again after Retry-After, and stored
+        row = failure(db, "/strict/a0")
         assert row is not None and row["status"] == 403 and not row["gone"]
     finally:
         for srv in sites.values():

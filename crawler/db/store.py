@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from crawler.core import stories
 from crawler.core.common import as_utc
 from crawler.core.sources import Source
 from crawler.db.agreements import Reported, lede, store_records
+from crawler.db.scratch import Claims
 from crawler.items import ArticleItem
 from storage.db import chunks, dialect_insert, writing
 from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure, appeared
@@ -179,7 +180,7 @@ class CrawlStore:
         self.batch_size = batch_size
         self.sources = {s.name: s for s in sources}
         self.feeds = sync_sources(engine, sources)
-        self.claimed: set[str] = set()
+        self.claimed = Claims()  # on disk: a backfill claims 100,000 URLs
         with engine.connect() as conn:
             self.source_ids: dict[str, int] = dict(
                 conn.execute(select(SourceRow.name, SourceRow.id)).all()
@@ -187,6 +188,11 @@ class CrawlStore:
         self._batch = _Batch()
         self.counts: dict[str, Counter[str]] = {}
         self.write_errors: list[str] = []
+        self.on_queued: Callable[[], None] | None = None  # told when a write is queued
+
+    def _queued(self) -> None:
+        if self.on_queued is not None:
+            self.on_queued()
 
     def count(self, source: str, key: str, n: int = 1) -> None:
         """Add to a per-source counter (feeds read, new articles, agreements, errors...)."""
@@ -201,10 +207,8 @@ class CrawlStore:
         title and date are fetched each: "Revue de presse du jour" is a new article every day
         under one title; only the same text (the content hash, when stored) makes them one.
         """
-        fresh = []
-        for url in self.unknown(u for u in entries if u not in self.claimed):
-            self.claimed.add(url)
-            fresh.append(url)
+        fresh = self.unknown(self.claimed.unclaimed(entries))
+        self.claimed.add(fresh)
         return fresh
 
     def unknown(self, urls: Iterable[str]) -> list[str]:
@@ -242,6 +246,8 @@ class CrawlStore:
         self._batch.articles.append(item)
         if len(self._batch.articles) >= self.batch_size:
             self.flush()
+        else:
+            self._queued()
 
     def feed_fetched(
         self,
@@ -271,6 +277,7 @@ class CrawlStore:
         if new_items:
             values["last_new_item_at"] = stamp
         self._batch.feed_updates.append(values)
+        self._queued()
 
     def feed_failed(
         self, feed_id: int, status: int | None, error: str, retry_after: float | None = None
@@ -287,6 +294,7 @@ class CrawlStore:
                 "failed": True,
             }
         )
+        self._queued()
 
     def article_failed(
         self,
@@ -320,11 +328,14 @@ class CrawlStore:
         )
         if len(self._batch) >= self.batch_size:
             self.flush()
+        else:
+            self._queued()
 
     def add_alias(self, url: str, target: str) -> None:
         """Queue `url` as another address of the article stored (or being stored) at `target`."""
         if url != target:
             self._batch.aliases[url] = target
+            self._queued()
 
     # -- writing -----------------------------------------------------------------------------
 
