@@ -405,3 +405,11 @@ def test_a_later_article_of_the_same_agreement_leaves_the_analysts_record(engine
     assert {x["id"] for x in joined["articles"]} == {rail, arabic}
     assert "métallurgie" in joined["sectors"] and joined["verdict_by"] == "analyst"
     assert article_by_id(engine, arabic)["verdict_by"] == "rules"
+
+
+def test_a_mark_on_a_database_that_does_not_exist_creates_none(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.sqlite3"
+    result = veille("feedback", "1", "--wrong", "--db", str(missing))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("veille: no veille database at ")
+    assert not missing.exists()

@@ -82,9 +82,10 @@ def analyst(value: str | None) -> str:
 
 def cmd_mark(args: argparse.Namespace) -> int:
     from crawler.db.feedback import FeedbackError, record_feedback
-    from storage.db import open_database
+    from storage.db import make_engine, open_database
 
     sector = resolve_sectors([args.sector])[0] if args.sector is not None else None
+    make_engine(args.db, readonly=True).dispose()  # a mark needs a database: none is created
     engine = open_database(args.db)
     try:
         mark = record_feedback(
