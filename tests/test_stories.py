@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from datasketch import MinHash
+from datasketch.hashfunc import sha1_hash32
 from hypothesis import given
 from hypothesis import strategies as hyp
 
@@ -97,6 +99,29 @@ def test_signature_deterministic_and_size():
     assert len(a) == st.NUM_PERM * 4
     assert a == _sig(ORIGINAL_TITLE, ORIGINAL)
     assert st.similarity(a, a) == 1.0
+
+
+@given(hyp.lists(hyp.text(max_size=40), max_size=60))
+def test_signature_is_datasketchs_affine32_minhash(paragraphs):
+    # Stored signatures are datasketch's MinHash (scheme affine32, SHA-1 32-bit hash, seed 1),
+    # computed without importing it: every value must stay the same as datasketch's.
+    text = "\n".join(paragraphs)
+    m = MinHash(num_perm=st.NUM_PERM, seed=st.SEED, hashfunc=sha1_hash32, scheme="affine32")
+    m.update_batch(st.shingles(text))
+    assert st.signature("", text) == m.hashvalues.astype("<u4").tobytes()
+
+
+def test_a_crawl_imports_neither_datasketch_nor_scipy():
+    import subprocess
+    import sys
+
+    code = "import sys, crawler.runner, crawler.pipelines; print(sorted({'datasketch', 'scipy'} & set(sys.modules)))"
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "[]"
+    )
 
 
 def test_identical_after_normalisation_gives_same_signature():

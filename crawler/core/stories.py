@@ -30,7 +30,6 @@ import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
-from datasketch import MinHash
 
 SIGNATURE_VERSION = 1
 NUM_PERM = 128
@@ -55,9 +54,14 @@ ROWS = 3
 # that recurring template articles (market reports, weather, ...) do not chain for months.
 CANDIDATE_WINDOW_DAYS = 7
 
-_SCHEME = "affine32"
 _MAX_HASH = np.uint32(0xFFFFFFFF)
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=_SCHEME).permutations
+# datasketch's MinHash, scheme "affine32", computed here with numpy alone (tests/test_stories.py
+# checks every value against datasketch's): `import datasketch` imports its LSH modules and
+# with them SciPy, 57 MB resident in every crawl for the few lines below (bench/RESULTS.md).
+# Its permutations: odd multipliers and offsets drawn by numpy's RandomState(SEED).
+_RANDOM = np.random.RandomState(SEED)
+_A = _RANDOM.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+_B = _RANDOM.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
 _BAND_PERSON = b"veille-band-v1"  # blake2b personalisation (<= 16 bytes)
 
 assert BANDS * ROWS <= NUM_PERM
@@ -127,17 +131,21 @@ def _sha1_hash32(data: bytes) -> int:
     return int.from_bytes(hashlib.sha1(data).digest()[:4], "little")
 
 
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (datasketch mixes each hash with it once); uint32
+    arithmetic wraps, which is the modulo 2**32 it means."""
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    return hv ^ (hv >> np.uint32(16))
+
+
 def _minhash(sh: set[bytes]) -> bytes:
-    m = MinHash(
-        num_perm=NUM_PERM,
-        seed=SEED,
-        hashfunc=_sha1_hash32,
-        permutations=_PERMUTATIONS,
-        scheme=_SCHEME,
-    )
-    if sh:
-        m.update_batch(sh)
-    return np.asarray(m.hashvalues, dtype="<u4").tobytes()
+    if not sh:
+        return np.full(NUM_PERM, _MAX_HASH, dtype="<u4").tobytes()
+    hv = _fmix32(np.fromiter((_sha1_hash32(s) for s in sh), dtype=np.uint32, count=len(sh)))
+    return (hv[:, None] * _A + _B).min(axis=0).astype("<u4").tobytes()
 
 
 def signature_k(title: str, text: str, k: int) -> bytes:
