@@ -151,6 +151,25 @@ def test_source_and_language_counts_are_the_matches(client: FlaskClient) -> None
             assert int(n) == len(rows(client, f"?{key}={value}")), (facet, value)
 
 
+def test_an_organisations_counterparties_are_those_it_signed_with(client: FlaskClient) -> None:
+    signed: dict[int, list[set[int]]] = {}
+    for a in rows(client, "?limit=500"):
+        ids = {o["id"] for o in a["organisations"]}
+        for i in ids:
+            signed.setdefault(i, []).append(ids - {i})
+    org = max(signed, key=lambda i: len(set().union(*signed[i])))
+    expected = {other: sum(other in s for s in signed[org]) for other in set().union(*signed[org])}
+    assert expected, "an organisation of the crawl signed with others"
+    page = client.get(f"/organisations/{org}").text
+    partners = re.search(r'<ul class="partners">(.*?)</ul>', page, re.S)
+    assert partners
+    shown = re.findall(
+        r'/organisations/(\d+)"[^>]*>[^<]+</a> <span class="count">(\d+)', partners[1]
+    )
+    assert {int(i): int(n) for i, n in shown} == expected
+    assert [int(n) for _, n in shown] == sorted((int(n) for _, n in shown), reverse=True)
+
+
 def test_search_and_paging(client: FlaskClient) -> None:
     everything = rows(client)
     found = rows(client, "?q=Kénitra")

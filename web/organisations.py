@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request, url_for
 
 from alerts.atom import TAG, Entry
-from crawler.db.agreement_pages import facets
+from crawler.db.agreement_pages import matches
 from crawler.db.agreement_queries import counterparties, list_organisations, organisation_by_id
 from storage.queries import iso
 from web.agreements import agreements_page
@@ -66,7 +66,7 @@ def _organisation(organisation_id: int) -> tuple[dict[str, Any], Any]:
 def organisation(organisation_id: int) -> Any:
     org, q = _organisation(organisation_id)
     with state().engine.connect() as conn:
-        found = facets(conn, q.filters)
+        found = matches(conn, q.filters)
         partners = counterparties(conn, organisation_id)
     rows, next_url = agreements_page(q, found.ids)
     return render_template(
@@ -74,7 +74,7 @@ def organisation(organisation_id: int) -> Any:
         org=org,
         rows=rows,
         next_url=next_url,
-        facets=found,
+        found=found,
         timeline=timeline(found.rows),
         partners=partners,
         max_limit=MAX_LIMIT,

@@ -32,13 +32,19 @@ TOP = 12  # values shown per facet with many values
 
 
 @dataclass
-class Facets:
-    """Counts over the newest matching agreements; `capped` when more match than were counted."""
+class Matches:
+    """The newest matching agreements (at most `sample`); `capped` when more match."""
 
-    ids: list[int]  # the counted agreements, newest first
+    ids: list[int]  # newest first
     matched: int
     capped: bool
-    rows: list[Any]  # (first seen day, sectors, types, amount_mad, score) of each one counted
+    rows: list[Any]  # (first seen day, sectors, types, amount_mad, score) of each one
+
+
+@dataclass
+class Facets(Matches):
+    """Matches with their organisations, sources and languages counted."""
+
     organisations: list[tuple[int, str, int]]
     sources: list[tuple[str, int]]
     languages: list[tuple[str, int]]
@@ -124,11 +130,10 @@ def _reporting(
     return _by_count(by_source), _by_count(by_language)
 
 
-def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facets:
-    """Sector, type, amount, score and time of the newest `sample` matches, their
-    organisations counted in the database, their sources and languages from their records.
-    The filters are applied once: the matches' ids, newest first, are what the counts (and a
-    first page) read."""
+def matches(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Matches:
+    """The newest `sample` matches with what the timeline and the facets count. The filters
+    are applied once, to find the ids; the rest is read by id (sorting the columns with the
+    ids cost more for an organisation that signed thousands)."""
     ids = list(conn.scalars(agreements_statement(conn, f, sample).with_only_columns(Agreement.id)))
     rows = conn.execute(
         select(
@@ -139,21 +144,30 @@ def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facet
             Agreement.score,
         ).where(among(conn, Agreement.id, ids))
     ).all()
-    n = func.count(AgreementParty.agreement_id)
-    organisations = conn.execute(
-        select(Organisation.id, Organisation.name, n)
-        .join(AgreementParty, AgreementParty.organisation_id == Organisation.id)
-        .where(among(conn, AgreementParty.agreement_id, ids))
-        .group_by(Organisation.id, Organisation.name)
-        .order_by(n.desc(), Organisation.name)
-        .limit(TOP)
-    ).all()
-    sources, languages = _reporting(conn, ids)
-    return Facets(
+    return Matches(
         ids=ids,
         matched=len(rows),
         capped=len(rows) >= sample,
         rows=[(_day(seen), *rest) for seen, *rest in rows],
+    )
+
+
+def facets(conn: Connection, f: AgreementFilters, sample: int = SAMPLE) -> Facets:
+    """Sector, type, amount, score and time of the newest `sample` matches, their
+    organisations counted in the database, their sources and languages from their records."""
+    found = matches(conn, f, sample)
+    n = func.count(AgreementParty.agreement_id)
+    organisations = conn.execute(
+        select(Organisation.id, Organisation.name, n)
+        .join(AgreementParty, AgreementParty.organisation_id == Organisation.id)
+        .where(among(conn, AgreementParty.agreement_id, found.ids))
+        .group_by(Organisation.id, Organisation.name)
+        .order_by(n.desc(), Organisation.name)
+        .limit(TOP)
+    ).all()
+    sources, languages = _reporting(conn, found.ids)
+    return Facets(
+        **vars(found),
         organisations=[(i, name, c) for i, name, c in organisations],
         sources=sources[:TOP],
         languages=[(lang, c) for lang, c in languages if lang],

@@ -10,6 +10,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import Connection, Engine, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from crawler.core.organisations import FUZZY_CUTOFF, FUZZY_MIN_CHARS, fold_name, lookup, resolve
 from storage.db import chunks
@@ -309,17 +310,20 @@ def organisation_by_id(conn: Connection, organisation_id: int) -> dict[str, Any]
 
 
 def counterparties(conn: Connection, organisation_id: int, limit: int = 30) -> list[dict[str, Any]]:
-    """The organisations that signed with this one, most agreements together first."""
-    together = func.count(AgreementParty.agreement_id)
+    """The organisations that signed with this one, most agreements together first: counted
+    over the signatures alone (both sides read by index), names joined to the counts."""
+    ours, theirs = aliased(AgreementParty), aliased(AgreementParty)
+    together = (
+        select(theirs.organisation_id.label("id"), func.count().label("agreements"))
+        .join(ours, ours.agreement_id == theirs.agreement_id)
+        .where(ours.organisation_id == organisation_id, theirs.organisation_id != organisation_id)
+        .group_by(theirs.organisation_id)
+        .subquery()
+    )
     rows = conn.execute(
-        select(Organisation.id, Organisation.name, together.label("agreements"))
-        .join(AgreementParty, AgreementParty.organisation_id == Organisation.id)
-        .where(
-            AgreementParty.agreement_id.in_(_signed_by(organisation_id)),
-            Organisation.id != organisation_id,
-        )
-        .group_by(Organisation.id, Organisation.name)
-        .order_by(together.desc(), Organisation.name)
+        select(Organisation.id, Organisation.name, together.c.agreements)
+        .join(together, together.c.id == Organisation.id)
+        .order_by(together.c.agreements.desc(), Organisation.name)
         .limit(limit)
     )
     return [{"id": r.id, "name": r.name, "agreements": r.agreements} for r in rows]
