@@ -135,7 +135,8 @@ class Article(Base):
     # queries order and filter on when an article appeared: published, else fetched
     __table_args__ = (
         Index("ix_articles_when", sql_text(WHEN)),
-        Index("ix_articles_source_when", "source_id", sql_text(WHEN)),
+        # with the ids on PostgreSQL: a source's articles read from the index alone
+        Index("ix_articles_source_when", "source_id", sql_text(WHEN), postgresql_include=["id"]),
         Index("ix_articles_agreement_when", "is_agreement", sql_text(WHEN)),
     )
 

@@ -17,6 +17,7 @@ from crawler.items import ArticleItem
 from crawler.reclassify import reclassify
 from storage.db import open_database
 from storage.models import Article, ArticleAlias, Feed, UrlFailure
+from tests.conftest import fresh_database
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"
 SOURCES = [
@@ -334,3 +335,18 @@ def test_a_new_crawl_closes_the_runs_of_dead_crawls(tmp_path: Path) -> None:
     with engine.connect() as conn:
         statuses = dict(conn.execute(select(CrawlRun.id, CrawlRun.status)).all())
     assert statuses == {1: "failed", run_id: "ok"}
+
+
+def test_a_sources_article_ids_are_read_from_its_index_on_postgresql(
+    tmp_path: Path, pg_ok: bool
+) -> None:
+    # The agreements' source filter lists a source's article ids: from the index alone, not
+    # from the articles' heap pages (migration 0010).
+    with fresh_database("postgresql", tmp_path, pg_ok) as url:
+        engine = open_database(url)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            conn.exec_driver_sql("SET enable_bitmapscan = off")
+            plan = conn.exec_driver_sql("EXPLAIN SELECT id FROM articles WHERE source_id = 1")
+            assert "Index Only Scan using ix_articles_source_when" in " ".join(r[0] for r in plan)
+        engine.dispose()
