@@ -337,16 +337,22 @@ def test_a_new_crawl_closes_the_runs_of_dead_crawls(tmp_path: Path) -> None:
     assert statuses == {1: "failed", run_id: "ok"}
 
 
-def test_a_sources_article_ids_are_read_from_its_index_on_postgresql(
-    tmp_path: Path, pg_ok: bool
-) -> None:
-    # The agreements' source filter lists a source's article ids: from the index alone, not
-    # from the articles' heap pages (migration 0010).
+def test_article_ids_are_read_from_indexes_alone_on_postgresql(tmp_path: Path, pg_ok: bool) -> None:
+    # A source's article ids (the agreements' source filter) and an agreement's article ids
+    # (search filter, source and language facets) come from the index, not from the tables'
+    # pages (migration 0010).
     with fresh_database("postgresql", tmp_path, pg_ok) as url:
         engine = open_database(url)
         with engine.connect() as conn:
             conn.exec_driver_sql("SET enable_seqscan = off")
             conn.exec_driver_sql("SET enable_bitmapscan = off")
-            plan = conn.exec_driver_sql("EXPLAIN SELECT id FROM articles WHERE source_id = 1")
-            assert "Index Only Scan using ix_articles_source_when" in " ".join(r[0] for r in plan)
+            for query, index in (
+                ("SELECT id FROM articles WHERE source_id = 1", "ix_articles_source_when"),
+                (
+                    "SELECT article_id FROM agreement_records WHERE agreement_id = 1",
+                    "ix_agreement_records_agreement_id",
+                ),
+            ):
+                plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {query}"))
+                assert f"Index Only Scan using {index}" in plan, plan
         engine.dispose()
