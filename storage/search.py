@@ -19,7 +19,7 @@ from functools import lru_cache
 WORDS = re.compile(r"[^\W_]+")
 QUERY_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي"})
-LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
+LIGATURES = (("œ", "oe"), ("æ", "ae"))  # casefold writes ß as ss already
 ARABIC_ARTICLES = ("وال", "بال", "فال", "كال", "لل", "ال")
 DROPPED = {"\u0640"}  # tatweel
 
@@ -30,7 +30,10 @@ class QueryError(ValueError):
 
 def bare(text: str) -> str:
     """Lower case, compatibility forms decomposed, accents, diacritics and tatweel dropped."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(LIGATURES))
+    low = text.casefold()
+    for ligature, letters in LIGATURES:  # str.replace, where str.translate looked up each character
+        low = low.replace(ligature, letters)
+    decomposed = unicodedata.normalize("NFKD", low)
     return "".join(c for c in decomposed if not unicodedata.combining(c) and c not in DROPPED)
 
 
