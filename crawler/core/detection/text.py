@@ -30,11 +30,12 @@ _FOLD_PAIRS = {
     "٬": " ",
 }
 _FOLD_PAIRS.update(ARABIC_DIGITS)  # Arabic-Indic and Persian digits
-_ACCENTS = str.maketrans(
+_FOLD = str.maketrans(_FOLD_PAIRS)
+# and the lower-case accents off, in the same pass (no fold above writes an accented letter)
+_FOLD_ACCENTS = _FOLD | str.maketrans(
     "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ",
     "aaaaaaceeeeiiiinooooouuuuyyœæ",
 )
-_FOLD = str.maketrans(_FOLD_PAIRS)
 
 
 def fold_case_preserving(text: str) -> str:
@@ -47,7 +48,7 @@ def fold(text: str) -> str:
     lowered = text.lower()
     if len(lowered) != len(text):  # rare characters whose lower case is longer
         lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    return lowered.translate(_FOLD).translate(_ACCENTS)
+    return lowered.translate(_FOLD_ACCENTS)
 
 
 @lru_cache(maxsize=65_536)
