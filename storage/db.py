@@ -155,13 +155,16 @@ def _postgres_engine(parsed: URL, readonly: bool) -> Engine:
     engine = create_engine(
         parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10}, json_serializer=dump_json
     )
-    if readonly:
 
-        @event.listens_for(engine, "connect")
-        def _read_only(dbapi_conn: psycopg.Connection, _record: ConnectionPoolEntry) -> None:
-            with dbapi_conn.cursor() as cur:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: psycopg.Connection, _record: ConnectionPoolEntry) -> None:
+        with dbapi_conn.cursor() as cur:
+            # psycopg prepares a statement run five times, and PostgreSQL then plans it once
+            # for any value: a search's generic plan took 1.5 s where its own took 0.2 s
+            cur.execute("SET plan_cache_mode = force_custom_plan")
+            if readonly:
                 cur.execute("SET default_transaction_read_only = on")
-            dbapi_conn.commit()
+        dbapi_conn.commit()
 
     return engine
 
