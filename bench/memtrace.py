@@ -69,16 +69,20 @@ def rss_mb() -> float:
 
 def caches() -> dict[str, Any]:
     """The crawl's memoised functions that are sized per entry, by name."""
+    from htmldate import extractors, validators
+
     from crawler.core import organisations, urls
     from crawler.core.detection import text
     from storage import search
 
     return {
         "canonicalize": urls.canonicalize,
-        "site_of": urls.site_of,
+        "site_of": urls._site_of_host,
         "detection.fold_word": text.fold_word,
         "search.fold_word": search.fold_word,
         "fold_name": organisations.fold_name,
+        "htmldate.try_date_expr": extractors.try_date_expr,
+        "htmldate.filter_ymd_candidate": validators.filter_ymd_candidate,
     }
 
 
