@@ -65,6 +65,7 @@ EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.throttle.PoliteThrottle": 0,
     "crawler.progress.Progress": 10,
+    "crawler.memory.ReleaseFreeMemory": 20,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 100,

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Prepared statements the sqlite3 module keeps per connection (its default: 128). Each length
+# of an IN list is another statement, up to 60 KB for 500 values: 128 of them held 8 MB that
+# filled as a crawl went; a batch's fixed statements fit in 32.
+SQLITE_CACHED_STATEMENTS = 32
 WRITE_OPTION = "veille_writes"
 SECRET_PARAMETERS = ("password", "passwd", "pass", "secret", "token", "sslpassword", "apikey")
 
@@ -129,7 +133,10 @@ def make_engine(url: str | None = None, readonly: bool = False) -> Engine:
             raise DatabaseError(f"cannot create the database at {path}: {exc.strerror}") from exc
     engine = create_engine(
         parsed,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        connect_args={
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            "cached_statements": SQLITE_CACHED_STATEMENTS,
+        },
         json_serializer=dump_json,
     )
 

@@ -139,7 +139,7 @@ def _strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)  # the names that recur; 65,536 held 9 MB that a backfill filled
 def fold_name(name: str) -> str:
     """The key a name is matched under: no case, accents, punctuation, articles or function
     words, Arabic letter variants and diacritics unified."""

@@ -184,7 +184,7 @@ def url_problem(url: object) -> str | None:
     return None
 
 
-@lru_cache(maxsize=32_768)
+@lru_cache(maxsize=4096)  # 1 MB; a crawl asks again soon after (244 B an entry)
 def canonicalize(url: str) -> str:
     """Canonical form of an article URL (memoised: a crawl asks for each URL several times).
 
@@ -244,11 +244,14 @@ def _domain_extractor() -> tldextract.TLDExtract:
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
-@lru_cache(maxsize=4096)
 def site_of(url: str) -> str:
     """The registrable domain of a URL's host (`fr.le360.ma` -> `le360.ma`), or the host
     itself when it has none (an IP address, `localhost`); "" if the URL has no host."""
-    host = host_of(url)
+    return _site_of_host(host_of(url))
+
+
+@lru_cache(maxsize=1024)  # by host: a crawl has a few hosts and one URL per article
+def _site_of_host(host: str) -> str:
     if not host:
         return ""
     parts = _domain_extractor()(host)
