@@ -14,7 +14,7 @@ from crawler.core.language import detect_language
 from .amounts import Amount, RawAmount, as_number, find_amounts
 from .parties import PartyContext, arabic_parties, latin_parties
 from .records import Mention, Record, cluster
-from .rules import LanguageRules, load_rules
+from .rules import LanguageRules, entry_of, load_rules
 from .text import build_document, fold, fold_case_preserving, fold_word
 
 _MAX_EVIDENCE_CHARS = 400
@@ -194,9 +194,7 @@ class _Analysis:
         self.agreements = _Hits(self.starts)
         if r.agreement is not None:
             for m in r.agreement.finditer(masked):
-                self.agreements.add(
-                    m.start(), m.end(), r.agreement_types[int((m.lastgroup or "_0")[1:])]
-                )
+                self.agreements.add(m.start(), m.end(), r.agreement_types[entry_of(m)])
         self.reference = _Hits(self.starts).add_all(r.reference, self.low)
         if not (self.agreements.by_sentence or self.reference.by_sentence):
             # Most news mentions no agreement at all: nothing else can make it positive.
@@ -242,7 +240,7 @@ class _Analysis:
             out: list[_Hit] = []
             if regex is not None:
                 for m in regex.finditer(self.low, s.start, s.end):
-                    label = names[int(m.lastgroup[1:])] if named and m.lastgroup else None
+                    label = names[entry_of(m)] if named else None
                     out.append((m.start(), m.end(), label, 1.0))
             if weak is not None:
                 out.extend(
