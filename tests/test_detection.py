@@ -9,7 +9,7 @@ import pytest
 
 from crawler.core.detection import RULES_VERSION, Verdict, detect, load_rules, rules_hash
 from crawler.core.detection.amounts import as_number, find_amounts
-from crawler.core.detection.rules import RULES_DIR, compute_rules_version
+from crawler.core.detection.rules import RULES_DIR, _compile_groups, compute_rules_version, entry_of
 from crawler.core.detection.text import fold
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/dev"
@@ -21,6 +21,16 @@ def amounts_of(text: str, language: str) -> list[tuple[int | float, str, str]]:
         (as_number(a.value), a.currency, text[a.start : a.end])
         for a in find_amounts(fold(text), language, grammar)
     ]
+
+
+def test_a_vocabulary_regex_tells_which_entry_matched() -> None:
+    # entry 1 has no patterns; entry 2's second pattern and an entry past 9 must be found
+    groups = [["usine~"], [], ["accord~", "memorandum"], *[["x"]] * 8, ["bogies?"]]
+    regex = _compile_groups(groups, arabic=False)
+    assert regex is not None
+    text = "un memorandum pour une usine de bogies, accords et memorandums"
+    found = [(text[m.start() : m.end()], entry_of(m)) for m in regex.finditer(text)]
+    assert found == [("memorandum", 2), ("usine", 0), ("bogies", 11), ("accords", 2)]
 
 
 # -- classification -------------------------------------------------------------

@@ -66,7 +66,7 @@ def _compile_groups(groups: list[list[str]], arabic: bool) -> re.Pattern[str] | 
     """One regex over every pattern of every entry; `entry_of` tells which entry matched.
     Each pattern ends with an empty group named after its entry: a group opened before the
     pattern would be entered at every word start, where a leading letter is rejected at
-    once (this halves the time of a scan)."""
+    once."""
     parts = [
         f"{_body(p, arabic)}(?P<g{i}_{j}>)"
         for i, patterns in enumerate(groups)
