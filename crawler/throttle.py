@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -20,9 +21,6 @@ logger = logging.getLogger(__name__)
 SLOW_DOWN_STATUSES = {403, 429, 503}
 MAX_RETRY_AFTER_KEPT = 12 * 3600.0  # the longest Retry-After believed (the service waits it out)
 MAX_POLL_HINT = 7 * 86400  # the longest poll interval a publisher's hint is believed up to
-# Crawl-delay is kept with this margin: Scrapy spaces the *sending* of requests, and a request
-# held up on a busy machine would otherwise reach the site closer to the next than it asked.
-CRAWL_DELAY_MARGIN = 1.1
 
 
 def clamp_hint(seconds: int | None) -> int | None:
@@ -46,7 +44,11 @@ def retry_after_seconds(value: bytes | None, now: datetime | None = None) -> flo
 
 
 class PoliteThrottle(AutoThrottle):
-    """Per-site delay floors: Crawl-delay from robots.txt, Retry-After or doubling on 403/429/503."""
+    """Per-site delay floors: Crawl-delay from robots.txt, Retry-After or doubling on 403/429/503.
+    A site with a floor is asked one request at a time, its delay counted from the end of the
+    previous answer (Yandex's definition of Crawl-delay). Scrapy counts it from when a request
+    leaves the queue: a request held up on a busy machine then reached the site closer to the
+    next one than the site asked."""
 
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
@@ -68,16 +70,20 @@ class PoliteThrottle(AutoThrottle):
         self.floors[key] = delay
         logger.info("slowing down %s to one request every %.1f s (%s)", key, delay, why)
         if slot is not None:
-            slot.delay = max(slot.delay, delay)
+            self._hold(slot, delay)
             slot.randomize_delay = False
+
+    @staticmethod
+    def _hold(slot: Slot, floor: float) -> None:
+        """One request at a time, at least `floor` seconds apart."""
+        slot.delay = max(slot.delay, floor)
+        slot.concurrency = 1
 
     def _robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
         delay = robotparser.crawl_delay(self.user_agent)
         if delay:
             key, slot = self._slot_for(request)
-            self._raise_floor(
-                key, slot, float(delay) * CRAWL_DELAY_MARGIN, "robots.txt Crawl-delay"
-            )
+            self._raise_floor(key, slot, float(delay), "robots.txt Crawl-delay")
 
     def _response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         super()._response_downloaded(response, request, spider)
@@ -89,5 +95,6 @@ class PoliteThrottle(AutoThrottle):
                 delay = asked or max(2 * current, 2.0)
                 self._raise_floor(key, slot, delay, f"HTTP {response.status}")
         floor = self.floors.get(key)
-        if floor and slot is not None and slot.delay < floor:
-            slot.delay = floor
+        if floor and slot is not None:
+            self._hold(slot, floor)
+            slot.lastseen = time.monotonic()  # the downloader's clock: the wait starts now

@@ -652,6 +652,47 @@ def test_403_and_429_slow_that_site_down(tmp_path: Path) -> None:
             srv.stop()
 
 
+def test_crawl_delay_is_counted_from_the_previous_answer(tmp_path: Path) -> None:
+    """robots.txt asks one request a second; pages take 0.5 s to answer. Each request must
+    reach the site a Crawl-delay after the previous answer ended, one at a time: counted from
+    when the previous request was sent, a request held up on a busy machine lands early."""
+    srv = FixtureServer("127.0.0.4").start()
+    try:
+        srv.add("/robots.txt", Route(b"User-agent: *\nCrawl-delay: 1\n", "text/plain"))
+        pages = [f"/slow/a{i}" for i in range(4)]
+        srv.add("/slow/feed", Route(rss(srv.base, pages), RSS))
+        for i, path in enumerate(pages):
+            srv.add(path, Route(article_page(4000 + i), HTML, delay=0.5))
+        sources = tmp_path / "sources.toml"
+        sources.write_text(
+            sources_toml({"slow": {"feeds": [f"{srv.base}/slow/feed"]}}), encoding="utf-8"
+        )
+        db = f"sqlite:///{tmp_path / 'v.sqlite3'}"
+        result = veille(
+            "crawl",
+            "--db",
+            db,
+            "--sources",
+            str(sources),
+            *CRAWL,
+            "--set",
+            "DOWNLOAD_TIMEOUT=5",
+            env={"NO_PROXY": "127.0.0.4,localhost"},
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        hits = sorted(srv.hits, key=lambda h: h.at)
+        assert sorted(h.path for h in hits[2:]) == pages  # robots.txt, the feed, each page once
+        gaps = [b.at - a.at for a, b in itertools.pairwise(hits[1:])]  # after robots.txt
+        # feed then pages: each after the previous answer (0 s for the feed, 0.5 s for a page)
+        answer = [0.0] + [0.5] * (len(gaps) - 1)
+        assert all(g >= 1.0 + a - 0.05 for g, a in zip(gaps, answer, strict=True)), [
+            (h.path, round(h.at - hits[0].at, 2)) for h in hits
+        ]
+        assert len(stored(db, pages[0])) == 1
+    finally:
+        srv.stop()
+
+
 def test_retry_after_of_a_feed_is_kept(tmp_path: Path, server: FixtureServer) -> None:
     server.add(
         "/throttled/feed",
