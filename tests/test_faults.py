@@ -135,6 +135,31 @@ def sources_toml(entries: dict[str, dict[str, list[str]]]) -> str:
     return "\n".join(out).replace("'", '"')
 
 
+def crawl_feeds(
+    tmp_path: Path, feeds: dict[str, str], hosts: str, *settings: str
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """`veille crawl` of one feed per source (name -> feed URL) on loopback `hosts` (a
+    NO_PROXY list) into a new SQLite database, with extra `--set` NAME=VALUE settings: the
+    result and the database URL."""
+    sources = tmp_path / "sources.toml"
+    sources.write_text(
+        sources_toml({name: {"feeds": [url]} for name, url in feeds.items()}), encoding="utf-8"
+    )
+    db = f"sqlite:///{tmp_path / 'v.sqlite3'}"
+    extra = [arg for value in settings for arg in ("--set", value)]
+    result = veille(
+        "crawl",
+        "--db",
+        db,
+        "--sources",
+        str(sources),
+        *CRAWL,
+        *extra,
+        env={"NO_PROXY": f"{hosts},localhost"},
+    )
+    return result, db
+
+
 def sql(db: str, statement: str, **params: Any) -> list[Any]:
     """Rows of one statement against a test database (any backend)."""
     engine = create_engine(db)
@@ -613,22 +638,11 @@ def test_403_and_429_slow_that_site_down(tmp_path: Path) -> None:
             fail_headers={"Retry-After": "1"},
         )
         sites["strict"].routes["/strict/a0"] = Route(b"Forbidden", "text/plain", status=403)
-        sources = tmp_path / "sources.toml"
-        sources.write_text(
-            sources_toml({n: {"feeds": [f"{s.base}/{n}/feed"]} for n, s in sites.items()}),
-            encoding="utf-8",
-        )
-        db = f"sqlite:///{tmp_path / 'v.sqlite3'}"
-        result = veille(
-            "crawl",
-            "--db",
-            db,
-            "--sources",
-            str(sources),
-            *CRAWL,
-            "--set",
+        result, db = crawl_feeds(
+            tmp_path,
+            {n: f"{s.base}/{n}/feed" for n, s in sites.items()},
+            "127.0.0.1,127.0.0.2,127.0.0.3",
             "AUTOTHROTTLE_MAX_DELAY=5",
-            env={"NO_PROXY": "127.0.0.1,127.0.0.2,127.0.0.3,localhost"},
         )
         assert result.returncode == 0, result.stderr[-3000:]
         for name, low, high in (("busy", 0.9, 1.6), ("strict", 1.8, 3.0)):
@@ -663,21 +677,8 @@ def test_crawl_delay_is_counted_from_the_previous_answer(tmp_path: Path) -> None
         srv.add("/slow/feed", Route(rss(srv.base, pages), RSS))
         for i, path in enumerate(pages):
             srv.add(path, Route(article_page(4000 + i), HTML, delay=0.5))
-        sources = tmp_path / "sources.toml"
-        sources.write_text(
-            sources_toml({"slow": {"feeds": [f"{srv.base}/slow/feed"]}}), encoding="utf-8"
-        )
-        db = f"sqlite:///{tmp_path / 'v.sqlite3'}"
-        result = veille(
-            "crawl",
-            "--db",
-            db,
-            "--sources",
-            str(sources),
-            *CRAWL,
-            "--set",
-            "DOWNLOAD_TIMEOUT=5",
-            env={"NO_PROXY": "127.0.0.4,localhost"},
+        result, db = crawl_feeds(
+            tmp_path, {"slow": f"{srv.base}/slow/feed"}, "127.0.0.4", "DOWNLOAD_TIMEOUT=5"
         )
         assert result.returncode == 0, result.stderr[-3000:]
         hits = sorted(srv.hits, key=lambda h: h.at)
