@@ -42,6 +42,7 @@ class Hit:
     headers: dict[str, str]
     status: int
     at: float = 0.0  # time.monotonic() when the request arrived
+    answered: float = 0.0  # time.monotonic() when its answer was written
 
 
 class FixtureServer:
@@ -106,16 +107,15 @@ class FixtureServer:
         parts = urlsplit(handler.path)
         if route.slash and not parts.path.endswith("/"):
             location = parts._replace(path=parts.path + "/").geturl()
-            self.hits.append(Hit("GET", handler.path, headers, 301, arrived))
-            self._send(handler, 301, b"", [("Location", location)])
+            hit = Hit("GET", handler.path, headers, 301, arrived)
+            self._reply(handler, hit, 0.0, b"", [("Location", location)])
             return
         with self._lock:
             route.served += 1
             failing = route.served <= route.fail_first
         if failing:
-            self.hits.append(Hit("GET", handler.path, headers, route.fail_status, arrived))
-            time.sleep(route.delay)
-            self._send(handler, route.fail_status, b"failing", list(route.fail_headers.items()))
+            hit = Hit("GET", handler.path, headers, route.fail_status, arrived)
+            self._reply(handler, hit, route.delay, b"failing", list(route.fail_headers.items()))
             return
         status, body = route.status, route.body
         fresh = (
@@ -131,11 +131,26 @@ class FixtureServer:
         )
         if fresh:
             status, body = 304, b""
-        self.hits.append(Hit("GET", handler.path, headers, status, arrived))
         extra = [("ETag", route.etag), ("Last-Modified", route.last_modified)]
         extra = (extra if route.conditional else []) + list(route.headers.items())
-        time.sleep(route.delay)
-        self._send(handler, status, body, extra, route.content_type, route.send_length)
+        hit = Hit("GET", handler.path, headers, status, arrived)
+        self._reply(handler, hit, route.delay, body, extra, route.content_type, route.send_length)
+
+    def _reply(
+        self,
+        handler: BaseHTTPRequestHandler,
+        hit: Hit,
+        delay: float,
+        body: bytes,
+        headers: list[tuple[str, str]],
+        content_type: str = "text/plain",
+        send_length: bool = True,
+    ) -> None:
+        """Log `hit`, wait `delay`, answer, and note when the answer was written."""
+        self.hits.append(hit)
+        time.sleep(delay)
+        self._send(handler, hit.status, body, headers, content_type, send_length)
+        hit.answered = time.monotonic()
 
     @staticmethod
     def _send(
