@@ -13,13 +13,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import feedparser
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from storage.db import open_database
+from storage.models import Article, Source, appeared
+from storage.times import utc
 from tests.conftest import ROOT, veille
 from tests.web_world import crawled
 from web.app import create_app
@@ -109,6 +114,35 @@ def test_lists_parse_as_json_csv_and_atom_with_the_same_rows(client: FlaskClient
     assert dead["status"] == "failing" and dead["failures"] >= 1
     lematin = next(s for s in sources if s["source"] == "lematin")
     assert lematin["articles_30d"] >= 1 and lematin["last_success_at"]
+
+
+def test_sources_count_each_source_s_last_30_days(
+    site: tuple[str, Path], client: FlaskClient
+) -> None:
+    """/sources counts, per source, the articles that appeared in the last 30 days and those
+    that report an agreement: the same figures as reading every stored article."""
+    url, _ = site
+    since = datetime.now(UTC) - timedelta(days=30)
+    expected: dict[str, list[int]] = {}
+    engine = open_database(url, readonly=True)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(Source.name, appeared(), Article.is_agreement).join(
+                Source, Source.id == Article.source_id
+            )
+        ).all()
+    engine.dispose()
+    for source, when, is_agreement in stored:
+        if utc(when) >= since:
+            counts = expected.setdefault(source, [0, 0])
+            counts[0] += 1
+            counts[1] += bool(is_agreement)
+    listed = {
+        s["source"]: [s["articles_30d"], s["agreements_30d"]]
+        for s in client.get("/sources.json").json
+        if s["articles_30d"]
+    }
+    assert listed == expected and any(a for _, a in expected.values())
 
 
 def test_facets_narrow_the_list(client: FlaskClient) -> None:
