@@ -268,6 +268,10 @@ class AgreementRecord(Base):
         Index(
             "ix_agreement_records_agreement_id", "agreement_id", postgresql_include=["article_id"]
         ),
+        # SQLite: a search's agreements read from the index alone (migration 0011)
+        Index("ix_agreement_records_article_agreement", "article_id", "agreement_id").ddl_if(
+            dialect="sqlite"
+        ),
     )
 
 

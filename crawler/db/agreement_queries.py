@@ -132,8 +132,12 @@ def _clauses(conn: Connection, f: AgreementFilters) -> list[Any]:
         clauses.append(_reported_by(Source.name.in_(f.sources)))
     if f.search:
         _, ids = _matches(conn, f.search)
+        # SQLite: walk the newest agreements (ix_agreements_first_seen) keeping those in the
+        # list of matches, rather than look each match up by id and sort them all (`id + 0`);
+        # PostgreSQL walks them by itself, testing each one's articles.
+        agreement_id = Agreement.id + 0 if conn.dialect.name == "sqlite" else Agreement.id
         clauses.append(
-            Agreement.id.in_(
+            agreement_id.in_(
                 select(AgreementRecord.agreement_id).where(AgreementRecord.article_id.in_(ids))
             )
         )
