@@ -8,6 +8,7 @@ import ctypes
 import sqlite3
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,6 +24,7 @@ from crawler.db.scratch import scratch_database
 from crawler.memory import EVERY_ITEMS, ReleaseFreeMemory
 from crawler.scrapy_setup import scrapy_settings
 from storage.db import make_engine
+from storage.search import UNMARKED, bare
 from storage.search import fold_word as search_fold_word
 
 CAP = 4096  # the most any of these caches may hold
@@ -60,6 +62,18 @@ def test_word_caches_stay_small_over_a_large_vocabulary(fold) -> None:
     folded = [fold(w) for w in words]
     assert folded[-1] == fold.__wrapped__(words[-1])
     assert fold.cache_info().currsize <= CAP
+
+
+def test_the_search_fold_s_character_table_stays_small_over_every_character() -> None:
+    """A page may hold any of Unicode's characters: the table of those met stays bounded, and
+    a character met after it is full is folded the same."""
+    text = "".join(chr(c) for c in range(0x300, 0x300 + 3 * 8192))  # marks, Greek, Arabic...
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    assert bare(text) == "".join(
+        c for c in decomposed if not unicodedata.combining(c) and c != "\u0640"
+    )
+    assert len(UNMARKED) <= 8192
+    assert bare("e\u0301\u0651\u0640") == "e"  # an accent, a shadda, a tatweel, met last
 
 
 def in_lists(conn: sqlite3.Connection, lengths: range) -> None:
