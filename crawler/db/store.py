@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, String, Table, bindparam, select, update
@@ -71,16 +72,18 @@ def fit(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     """A row as every backend stores it: the one rule for SQLite (which would keep anything)
     and PostgreSQL (which refuses a NUL or an over-long value, and with it the batch): NUL
     removed everywhere, a string cut to its column's length."""
-    columns = table.c
+    limits = _string_lengths(table)
     return {
-        key: _clean(
-            value,
-            columns[key].type.length
-            if key in columns and isinstance(columns[key].type, String)
-            else None,
-        )
+        key: _clean(value, limits.get(key)) if isinstance(value, str | list | dict) else value
         for key, value in row.items()
     }
+
+
+@cache
+def _string_lengths(table: Table) -> dict[str, int | None]:
+    """The length of each string column of a table (None: unbounded), read from its
+    SQLAlchemy columns once, not for every value of every row."""
+    return {c.key: c.type.length for c in table.c if isinstance(c.type, String)}
 
 
 def insert_ignore(conn: Connection, table: Table, rows: list[dict], keys: list[str]) -> None:
