@@ -125,12 +125,6 @@ def shingles(text: str) -> set[bytes]:
 # --- signatures --------------------------------------------------------------------------
 
 
-def _sha1_hash32(data: bytes) -> int:
-    """datasketch's default hash (``sha1_hash32``: the first 4 bytes of SHA-1, little-endian),
-    without its struct call."""
-    return int.from_bytes(hashlib.sha1(data).digest()[:4], "little")
-
-
 def _fmix32(hv: np.ndarray) -> np.ndarray:
     """MurmurHash3's 32-bit finalizer (datasketch mixes each hash with it once); uint32
     arithmetic wraps, which is the modulo 2**32 it means."""
@@ -144,7 +138,10 @@ def _fmix32(hv: np.ndarray) -> np.ndarray:
 def _minhash(sh: set[bytes]) -> bytes:
     if not sh:
         return np.full(NUM_PERM, _MAX_HASH, dtype="<u4").tobytes()
-    hv = _fmix32(np.fromiter((_sha1_hash32(s) for s in sh), dtype=np.uint32, count=len(sh)))
+    # datasketch's default hash (`sha1_hash32`): the first 4 bytes of SHA-1, little-endian,
+    # read by numpy from the joined digests
+    digests = b"".join([hashlib.sha1(s).digest()[:4] for s in sh])
+    hv = _fmix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32))
     return (hv[:, None] * _A + _B).min(axis=0).astype("<u4").tobytes()
 
 
