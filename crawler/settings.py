@@ -39,6 +39,9 @@ HTTPERROR_ALLOW_ALL = True  # the spiders look at every status and record it
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 MEMUSAGE_ENABLED = False  # a timer a minute for a figure veille never reads
+# Scrapy reads and parses the source of a generator callback to warn of a `return value` in
+# it, again for most responses (its cache holds the bound method, made anew for each request)
+WARN_ON_GENERATOR_RETURN_VALUE = False
 HTTPCACHE_ENABLED = False
 DNS_TIMEOUT = 15
 REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalFingerprinter"
