@@ -10,7 +10,7 @@ import pytest
 from crawler.core.detection import RULES_VERSION, Verdict, detect, load_rules, rules_hash
 from crawler.core.detection.amounts import as_number, find_amounts
 from crawler.core.detection.rules import RULES_DIR, _compile_groups, compute_rules_version, entry_of
-from crawler.core.detection.text import fold
+from crawler.core.detection.text import fold, fold_case_preserving
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/dev"
 
@@ -34,6 +34,17 @@ def test_a_vocabulary_regex_tells_which_entry_matched() -> None:
 
 
 # -- classification -------------------------------------------------------------
+
+
+def test_folds_keep_offsets_and_fold_as_their_pairs_say() -> None:
+    """Evidence and parties are sliced from the folded text at the same offsets: each fold is
+    one character to one, in and past the Basic Multilingual Plane (its table's end)."""
+    text = "L’ÉTAT\u00a0et l'Amdie ont signé ١٢ accords, إنشاء ٱلمصنع — Ōsaka 𝐀 😀 ﬁn."
+    kept = "انشاء المصنع — Ōsaka 𝐀 😀 ﬁn."
+    assert fold_case_preserving(text) == "L'ÉTAT et l'Amdie ont signé 12 accords, " + kept
+    assert fold(text) == "l'etat et l'amdie ont signe 12 accords, " + kept.replace("Ō", "ō")
+    every = "".join(chr(c) for c in range(0x20, 0x30000) if not 0xD800 <= c <= 0xDFFF)
+    assert len(fold(every)) == len(fold_case_preserving(every)) == len(every)
 
 
 def test_french_signed_industrial_convention_is_positive() -> None:

