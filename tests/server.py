@@ -146,24 +146,12 @@ class FixtureServer:
         content_type: str = "text/plain",
         send_length: bool = True,
     ) -> None:
-        """Log `hit`, wait `delay`, answer, and note when the answer was written."""
+        """Log `hit`, wait `delay`, write the answer (a client that hung up, on a timeout or a
+        size cap, is not an error), and note when that was done."""
         self.hits.append(hit)
         time.sleep(delay)
-        self._send(handler, hit.status, body, headers, content_type, send_length)
-        hit.answered = time.monotonic()
-
-    @staticmethod
-    def _send(
-        handler: BaseHTTPRequestHandler,
-        status: int,
-        body: bytes,
-        headers: list[tuple[str, str]],
-        content_type: str = "text/plain",
-        send_length: bool = True,
-    ) -> None:
-        """Write one answer; a client that hung up (timeout, size cap) is not an error."""
         try:
-            handler.send_response(status)
+            handler.send_response(hit.status)
             handler.send_header("Content-Type", content_type)
             if send_length:
                 handler.send_header("Content-Length", str(len(body)))
@@ -176,3 +164,4 @@ class FixtureServer:
             handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
+        hit.answered = time.monotonic()
