@@ -150,6 +150,7 @@ def test_postgresql_readers_use_read_only_transactions(pg_ok: bool) -> None:
         engine = open_database(url, readonly=True)
         with engine.connect() as conn:
             assert conn.execute(text("SHOW default_transaction_read_only")).scalar() == "on"
+            assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
         with pytest.raises(SQLAlchemyError, match="read-only"), engine.begin() as conn:
             conn.execute(text("INSERT INTO sources (name) VALUES ('x')"))
         engine.dispose()
