@@ -116,13 +116,16 @@ def _sqlite_path(parsed: URL) -> Path | None:
     return Path(parsed.database) if parsed.database and parsed.database != ":memory:" else None
 
 
-def make_engine(url: str | None = None, readonly: bool = False) -> Engine:
+def make_engine(url: str | None = None, readonly: bool = False, parallel: bool = True) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and immediate write transactions.
-    `readonly` opens an existing database for reading only and never creates one."""
+    `readonly` opens an existing database for reading only and never creates one. Without
+    `parallel`, PostgreSQL plans no parallel workers: for a server of many small pages, where
+    they cost more to start than they save and take the cores of a crawl beside it (a command
+    reading the whole database gains from them)."""
     url = url or default_url()
     parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return _postgres_engine(parsed, readonly)
+        return _postgres_engine(parsed, readonly, parallel)
     path = _sqlite_path(parsed)
     if readonly:
         return _sqlite_readonly_engine(path)
@@ -158,7 +161,7 @@ def make_engine(url: str | None = None, readonly: bool = False) -> Engine:
     return engine
 
 
-def _postgres_engine(parsed: URL, readonly: bool) -> Engine:
+def _postgres_engine(parsed: URL, readonly: bool, parallel: bool) -> Engine:
     engine = create_engine(
         parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10}, json_serializer=dump_json
     )
@@ -169,10 +172,8 @@ def _postgres_engine(parsed: URL, readonly: bool) -> Engine:
             # psycopg prepares a statement run five times, and PostgreSQL then plans it once
             # for any value: a search's generic plan took 1.5 s where its own took 0.2 s
             cur.execute("SET plan_cache_mode = force_custom_plan")
-            # veille's queries walk an index to a page; two parallel workers cost more to
-            # start than they saved and took the cores a crawl beside them needs (the web
-            # view's slowest page at 1,000,000 articles: p95 192 -> 155 ms, loaded 296 -> 229)
-            cur.execute("SET max_parallel_workers_per_gather = 0")
+            if not parallel:
+                cur.execute("SET max_parallel_workers_per_gather = 0")
             if readonly:
                 cur.execute("SET default_transaction_read_only = on")
         dbapi_conn.commit()
@@ -260,10 +261,11 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def open_database(url: str | None = None, readonly: bool = False) -> Engine:
+def open_database(url: str | None = None, readonly: bool = False, parallel: bool = True) -> Engine:
     """An engine on an up-to-date schema: migrated when writing; when only reading, the
-    database must exist at the newest schema already (DatabaseError says what to do)."""
-    engine = make_engine(url, readonly=readonly)
+    database must exist at the newest schema already (DatabaseError says what to do).
+    `parallel`: as `make_engine`'s."""
+    engine = make_engine(url, readonly=readonly, parallel=parallel)
     if not readonly:
         upgrade(engine)
         return engine

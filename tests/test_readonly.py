@@ -20,6 +20,7 @@ from storage.db import DatabaseError, open_database
 from tests.conftest import PG_DSN, ROOT, veille
 from tests.test_agreements import BATCH_FR
 from tests.test_feedback import store
+from web.app import create_app
 
 READERS = [["query"], ["stats"], ["status"], ["errors"], ["show", "1"], ["db", "describe"]]
 READERS += [["feedback", "stats"], ["feedback", "export", "never-written"]]
@@ -150,10 +151,15 @@ def test_postgresql_readers_use_read_only_transactions(pg_ok: bool) -> None:
         engine = open_database(url, readonly=True)
         with engine.connect() as conn:
             assert conn.execute(text("SHOW default_transaction_read_only")).scalar() == "on"
-            assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+            assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() != "0"
         with pytest.raises(SQLAlchemyError, match="read-only"), engine.begin() as conn:
             conn.execute(text("INSERT INTO sources (name) VALUES ('x')"))
         engine.dispose()
+        served = create_app(url).extensions["veille"].engine  # the web view's: no parallel plans
+        with served.connect() as conn:
+            assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+            assert conn.execute(text("SHOW default_transaction_read_only")).scalar() == "on"
+        served.dispose()
     finally:
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")

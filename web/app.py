@@ -25,7 +25,7 @@ def create_app(db_url: str, *, password: str | None = None, sources: str | None 
     app = Flask(__name__)
     app.secret_key = secrets.token_bytes(32)  # signs the CSRF cookie; new each start
     app.extensions["veille"] = WebState(
-        open_database(db_url, readonly=True), db_url, sources, password
+        open_database(db_url, readonly=True, parallel=False), db_url, sources, password
     )
     install_filters(app)
     for blueprint in (
