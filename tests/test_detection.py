@@ -38,7 +38,7 @@ def test_a_vocabulary_regex_tells_which_entry_matched() -> None:
 
 def test_folds_keep_offsets_and_fold_as_their_pairs_say() -> None:
     """Evidence and parties are sliced from the folded text at the same offsets: each fold is
-    one character to one, in and past the Basic Multilingual Plane (its table's end)."""
+    one character to one, below and past the end of its table (the highest character folded)."""
     text = "L’ÉTAT\u00a0et l'Amdie ont signé ١٢ accords, إنشاء ٱلمصنع — Ōsaka 𝐀 😀 ﬁn."
     kept = "انشاء المصنع — Ōsaka 𝐀 😀 ﬁn."
     assert fold_case_preserving(text) == "L'ÉTAT et l'Amdie ont signé 12 accords, " + kept

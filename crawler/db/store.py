@@ -73,10 +73,7 @@ def fit(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     and PostgreSQL (which refuses a NUL or an over-long value, and with it the batch): NUL
     removed everywhere, a string cut to its column's length."""
     limits = _string_lengths(table)
-    return {
-        key: _clean(value, limits.get(key)) if isinstance(value, str | list | dict) else value
-        for key, value in row.items()
-    }
+    return {key: _clean(value, limits.get(key)) for key, value in row.items()}
 
 
 @cache
