@@ -2,7 +2,7 @@
 Scrapy download-and-extract crawl of the same pages.
 
     python -m bench.crawl --outlets 5 --articles 200 [--db sqlite|postgresql|URL]
-                          [--prefill FILE.sqlite3] [--skip bare,repeat,profile]
+                          [--prefill FILE.sqlite3] [--skip bare,repeat,profile] [--pairs N]
 
 Steps, each crawl a child process measured with os.wait4 (its own CPU time and ru_maxrss):
  1. start bench.server (its own process) and write a sources file for it;
@@ -10,7 +10,9 @@ Steps, each crawl a child process measured with os.wait4 (its own CPU time and r
     articles per second (wall and per CPU-second), requests per stored article (counted at
     the server), peak RSS;
  3. the same `veille crawl` again: it must make 0 article requests;
- 4. `python -m bench.bare` on the same world: the ratio full / bare;
+ 4. `python -m bench.bare` on the same world: the ratio full / bare; with --pairs N, N - 1
+    more (veille on a fresh database, bare) pairs and the median of the N ratios (on a
+    machine whose speed drifts from one minute to the next, one pair is not a measure);
  5. `veille crawl` under cProfile on a fresh database: where the time goes.
 Both kinds of crawl get the same politeness overrides (see OVERRIDES), which lift veille's
 per-site limits so that the benchmark measures work, not waiting.
@@ -25,6 +27,7 @@ import os
 import platform
 import pstats
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -177,6 +180,24 @@ def veille_cmd(db: Database, sources: Path, profile: Path | None = None) -> list
     return cmd
 
 
+def bare_crawl(sources: Path, log: Path) -> tuple[dict, dict]:
+    """`python -m bench.bare` of the sources with the same overrides: the run and its counts."""
+    cmd = [sys.executable, "-m", "bench.bare", "--sources", str(sources)]
+    for k, v in OVERRIDES.items():
+        cmd += ["--set", f"{k}={v}"]
+    run = run_child(cmd, log)
+    try:
+        counts = json.loads(run["stdout"].strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        counts = {"error": run["stdout"][-500:] + run["stderr_tail"]}
+    return run, counts
+
+
+def cpu_per_article(full: dict, stored: int, bare: dict, pages: int) -> float:
+    """veille's CPU per stored article over the bare crawl's per extracted page."""
+    return round((full["cpu_s"] / max(1, stored)) / (bare["cpu_s"] / max(1, pages)), 3)
+
+
 def profile_stages(path: Path, articles: int) -> dict:
     """Cumulative time of our stage functions, the reactor's idle time, the top functions."""
     stats = pstats.Stats(str(path))
@@ -248,6 +269,7 @@ def main() -> int:
     ap.add_argument("--skip", default="", help="comma list of: bare, repeat, profile")
     ap.add_argument("--gzip", action="store_true", help="serve gzip-compressed bodies")
     ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema")
+    ap.add_argument("--pairs", type=int, default=1, help="(veille, bare) pairs: the median")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     OUT.mkdir(parents=True, exist_ok=True)
@@ -314,15 +336,8 @@ def main() -> int:
         # 3. bare crawl
         if "bare" not in skip:
             server.call("reset")
-            cmd = [sys.executable, "-m", "bench.bare", "--sources", str(sources)]
-            for k, v in OVERRIDES.items():
-                cmd += ["--set", f"{k}={v}"]
-            bare = run_child(cmd, OUT / f"log-{tag}-bare")
+            bare, counts = bare_crawl(sources, OUT / f"log-{tag}-bare")
             hits3 = server.call("stats")
-            try:
-                counts = json.loads(bare["stdout"].strip().splitlines()[-1])
-            except (ValueError, IndexError):
-                counts = {"error": bare["stdout"][-500:] + bare["stderr_tail"]}
             pages = counts.get("extracted", 0)
             report["bare_crawl"] = {
                 **summary_line(bare, pages),
@@ -337,12 +352,29 @@ def main() -> int:
                 "wall_per_article": round(
                     (f["wall_s"] / max(1, f["stored"])) / (b["wall_s"] / max(1, pages)), 3
                 ),
-                "cpu_per_article": round(
-                    (f["cpu_s"] / max(1, f["stored"])) / (b["cpu_s"] / max(1, pages)), 3
-                ),
+                "cpu_per_article": cpu_per_article(first, f["stored"], bare, pages),
             }
             print("bare:", json.dumps(report["bare_crawl"])[:800], flush=True)
             print("ratio:", json.dumps(report["ratio_full_over_bare"]), flush=True)
+            ratios = [report["ratio_full_over_bare"]["cpu_per_article"]]
+            for n in range(1, args.pairs):
+                db.reset()
+                start = db.counts()["articles"]
+                server.call("reset")
+                full = run_child(veille_cmd(db, sources), OUT / f"log-{tag}-pair{n}")
+                stored_n = db.counts()["articles"] - start
+                server.call("reset")
+                bare_n, counts_n = bare_crawl(sources, OUT / f"log-{tag}-pair{n}-bare")
+                pages_n = counts_n.get("extracted", 0)
+                ratios.append(cpu_per_article(full, stored_n, bare_n, pages_n))
+                print(f"pair {n}: veille {full['cpu_s']} CPU-s for {stored_n}, bare "
+                      f"{bare_n['cpu_s']} for {pages_n}: {ratios[-1]}", flush=True)  # fmt: skip
+            if args.pairs > 1:
+                report["pairs"] = {
+                    "cpu_per_article": ratios,
+                    "median": round(statistics.median(ratios), 3),
+                }
+                print("pairs:", json.dumps(report["pairs"]), flush=True)
 
         # 4. profiled crawl on a fresh database
         if "profile" not in skip:
