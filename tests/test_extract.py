@@ -686,3 +686,27 @@ def test_property_random_markup_never_raises(html):
     ex = extract(html, "https://example.test/x")
     assert isinstance(ex.text, str)
     assert ex.published_at is None or ex.published_at.tzinfo is not None
+
+
+def test_an_article_inside_a_page_wide_form_is_extracted_without_its_fields() -> None:
+    """ASP.NET pages sit in one <form>; the parser makes every element a plain HtmlElement
+    (no FormElement or InputElement), and the fields' values stay out of the text."""
+    paragraphs = [
+        f"<p>Paragraphe {i} : la convention signée à Kénitra porte sur une usine de câblage "
+        f"automobile, un investissement de {100 + i} millions de dirhams et des emplois.</p>"
+        for i in range(6)
+    ]
+    html = (
+        '<html lang="fr"><head><title>Une usine à Kénitra</title></head><body>'
+        '<form id="aspnetForm" method="post" action="/page.aspx">'
+        '<input type="hidden" name="__VIEWSTATE" value="dDwtMTA4MzE0MjEzMzs7Pg==">'
+        "<label for='q'>Chercher</label><input id='q' name='q' value='valeur-du-champ'>"
+        "<article><h1>Une usine à Kénitra</h1>" + "".join(paragraphs) + "</article>"
+        "<select name='rubrique'><option>Option-de-liste</option></select>"
+        "<textarea name='avis'>Texte-du-formulaire</textarea></form></body></html>"
+    )
+    page = extract(html, "https://example.ma/page.aspx")
+    assert page.title == "Une usine à Kénitra"
+    assert all(f"Paragraphe {i} :" in page.text for i in range(6)), page.text
+    for field in ("dDwtMTA4", "valeur-du-champ", "Option-de-liste", "Texte-du-formulaire"):
+        assert field not in page.text
