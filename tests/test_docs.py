@@ -186,3 +186,18 @@ def test_format_csv_is_csv(path: tuple[str, ...], seeded_db: Path) -> None:
     assert not out.lstrip().startswith(("{", "[")), f"`veille {' '.join(path)}` printed JSON"
     rows = list(csv.reader(io.StringIO(out)))  # no rows at all is CSV too
     assert all(len(r) == len(rows[0]) for r in rows), "rows of unequal width"
+
+
+def test_every_module_is_in_the_readme_layout() -> None:
+    """Each package row of the README's layout names every module the package holds."""
+    rows = dict(re.findall(r"^\| `([\w/]+/)` \| (.*) \|$", README, re.M))
+    packages = ["crawler/", "crawler/core/", "crawler/db/", "crawler/cli/", "spiders/"]
+    packages += ["storage/", "web/", "alerts/"]
+    missing = [
+        f"{package}{module.name}"
+        for package in packages
+        for module in sorted((ROOT / package).glob("*.py"))
+        if module.stem not in ("__init__", "__main__")
+        and not re.search(rf"(?<![\w-]){re.escape(module.stem)}(?![\w-])", rows.get(package, ""))
+    ]
+    assert not missing, f"not in the README's layout: {missing}"
