@@ -13,13 +13,14 @@ _ARABIC_RANGES = (
     (0xFB50, 0xFDFF),
     (0xFE70, 0xFEFF),
 )
-# the letters only (not the digits, signs and marks of those blocks), counted by the regex
-_ARABIC_LETTER = re.compile(
+# runs of letters only (not the digits, signs and marks of those blocks): the letters are
+# counted as the runs' lengths, a match per word rather than one per letter
+_ARABIC_LETTERS = re.compile(
     "["
     + "".join(chr(c) for lo, hi in _ARABIC_RANGES for c in range(lo, hi + 1) if chr(c).isalpha())
-    + "]"
+    + "]+"
 )
-_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_LATIN_LETTERS = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+")
 # The stopwords live in crawler/core/rules/stopwords.toml, next to the other rules.
 _STOPWORDS = tomllib.loads(
     (Path(__file__).resolve().parent / "rules" / "stopwords.toml").read_text(encoding="utf-8")
@@ -33,8 +34,8 @@ LANG_SAMPLE_CHARS = 6000
 def language_scores(text: str) -> tuple[str | None, bool]:
     """(language, strong): the cheap detector's guess and whether the evidence is strong."""
     sample = text[:LANG_SAMPLE_CHARS]
-    arabic = len(_ARABIC_LETTER.findall(sample))
-    latin = len(_LATIN_LETTER.findall(sample))
+    arabic = sum(map(len, _ARABIC_LETTERS.findall(sample)))
+    latin = sum(map(len, _LATIN_LETTERS.findall(sample)))
     letters = arabic + latin
     if letters and arabic >= 10 and arabic / letters >= 0.4:
         return "ar", arabic >= 60 and arabic / letters >= 0.6
