@@ -27,6 +27,7 @@ _STOPWORDS = tomllib.loads(
 )
 _FR_STOPWORDS = frozenset(_STOPWORDS["fr"].split())
 _EN_STOPWORDS = frozenset(_STOPWORDS["en"].split())
+_LONGEST_STOPWORD = max(map(len, _FR_STOPWORDS | _EN_STOPWORDS))
 _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
 LANG_SAMPLE_CHARS = 6000
 
@@ -39,7 +40,8 @@ def language_scores(text: str) -> tuple[str | None, bool]:
     letters = arabic + latin
     if letters and arabic >= 10 and arabic / letters >= 0.4:
         return "ar", arabic >= 60 and arabic / letters >= 0.6
-    words = [w.lower() for w in _WORD_RE.findall(sample)]
+    # a word longer than every stopword cannot lowercase into one: lowercasing never shortens
+    words = [w.lower() for w in _WORD_RE.findall(sample) if len(w) <= _LONGEST_STOPWORD]
     fr = sum(1 for w in words if w in _FR_STOPWORDS)
     en = sum(1 for w in words if w in _EN_STOPWORDS)
     if fr + en < 4:
