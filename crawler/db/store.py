@@ -56,9 +56,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-_CLEANED = (str, list, dict)  # the values _clean changes: numbers, dates and bytes stay as they are
-
-
 def _clean(value: Any, limit: int | None) -> Any:
     """A value without NUL characters (in strings, lists and dicts), cut to `limit` if a string."""
     if isinstance(value, str):
@@ -77,7 +74,7 @@ def fit(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     removed everywhere, a string cut to its column's length."""
     limits = _string_lengths(table)
     return {
-        key: _clean(value, limits.get(key)) if isinstance(value, _CLEANED) else value
+        key: _clean(value, limits.get(key)) if isinstance(value, str | list | dict) else value
         for key, value in row.items()
     }
 

@@ -13,9 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from lxml import etree
 from lxml import html as lxml_html
-from lxml.etree import ParserError, XPath
+from lxml.etree import ElementDefaultClassLookup, HTMLParser, ParserError, XPath
 
 from crawler.core.common import LANGUAGES
 from crawler.core.dates import to_utc
@@ -95,11 +94,11 @@ _CONTROL_REF_RE = re.compile(
 # lxml.html's own parser picks each element's class (FormElement, InputElement...) with a
 # Python function, called for every element object made: hundreds a page as trafilatura walks
 # the tree. Nothing here needs more than HtmlElement, which this lookup gives in C.
-_PARSER = etree.HTMLParser(
+_PARSER = HTMLParser(
     collect_ids=False, default_doctype=False, remove_comments=True, remove_pis=True
 )
 _PARSER.set_element_class_lookup(
-    etree.ElementDefaultClassLookup(
+    ElementDefaultClassLookup(
         element=lxml_html.HtmlElement,
         comment=lxml_html.HtmlComment,
         pi=lxml_html.HtmlProcessingInstruction,
