@@ -710,3 +710,39 @@ def test_an_article_inside_a_page_wide_form_is_extracted_without_its_fields() ->
     assert all(f"Paragraphe {i} :" in page.text for i in range(6)), page.text
     for field in ("dDwtMTA4", "valeur-du-champ", "Option-de-liste", "Texte-du-formulaire"):
         assert field not in page.text
+
+
+FORUM_AND_SCROLL_PAGE = """<html><head><title>t</title>
+<script type="application/ld+json">{"@type": "DiscussionForumPosting", "headline": "h"}</script>
+<script>var tracking = 1;</script><style>p {color: red}</style></head><body>
+<nav><ul><li><a href="/">Accueil</a></li></ul></nav>
+<div class="infinite-scroll"><aside><h1>Le vrai titre</h1></aside>
+<p>Le premier paragraphe de l'article, assez long pour être gardé par l'extracteur.</p></div>
+<div class="comments"><p>Un commentaire de lecteur sur la convention signée.</p></div>
+<p>Texte<button>Partager</button> suivi de sa fin, qui reste en place.</p>
+<table><tr><td>Cellule</td></tr></table><footer>Pied de page</footer></body></html>"""
+
+
+def test_dropping_what_trafilatura_cleans_changes_none_of_its_text():
+    """The main text is trafilatura's on the whole tree: dropping up front what its cleaning
+    deletes anyway must not change a character of what it extracts, fast or not."""
+    from crawler.core.extract.main_text import _drop_cleaned, _trafilatura_text
+
+    pages = [load_page(p.name) for p in sorted(PAGES.glob("*.html"))] + [FORUM_AND_SCROLL_PAGE]
+    for page in pages:
+        for fast in (True, False):
+            whole = lxml_html.document_fromstring(page)
+            dropped = lxml_html.document_fromstring(page)
+            _drop_cleaned(dropped)
+            assert _trafilatura_text(dropped, BASE, fast) == _trafilatura_text(whole, BASE, fast)
+
+
+def test_dropping_keeps_what_trafilatura_reads_before_its_cleaning():
+    from crawler.core.extract.main_text import _drop_cleaned
+
+    tree = lxml_html.document_fromstring(FORUM_AND_SCROLL_PAGE)
+    _drop_cleaned(tree)
+    assert [s.get("type") for s in tree.iter("script")] == ["application/ld+json"]
+    assert tree.find(".//aside/h1") is not None  # trafilatura's raw-tree prune asks for an h1
+    assert not tree.xpath("//nav | //style | //button | //table | //footer")
+    assert "Texte suivi de sa fin" in tree.text_content()  # the tails stay

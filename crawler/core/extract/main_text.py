@@ -54,6 +54,28 @@ _READ_ALSO_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=1)
+def _cleaned_tags() -> tuple[str, ...]:
+    """The elements trafilatura's cleaning deletes with veille's options, less those it
+    reads before deleting them (forms and MathML, the head's JSON-LD)."""
+    from trafilatura.settings import MANUALLY_CLEANED
+
+    tables = () if TRAFILATURA_OPTIONS["tables"] else ("table", "td", "th", "tr")
+    return tuple(t for t in [*MANUALLY_CLEANED, *tables] if t not in ("form", "math", "head"))
+
+
+def _drop_cleaned(tree) -> None:
+    """Delete up front what trafilatura deletes in its cleaning anyway (scripts, menus,
+    footers, forms' fields...), so that its XPath passes and copies of the raw tree walk
+    fewer elements. Kept for it: JSON-LD (it looks for forum posts) and anything holding an
+    h1 (its raw-tree prune asks)."""
+    for el in list(tree.iter(_cleaned_tags())):
+        if el.tag == "script" and el.get("type") == "application/ld+json":
+            continue
+        if el.find(".//h1") is None:
+            el.drop_tree()
+
+
 def _trafilatura_text(tree, url: str, fast: bool) -> str:
     import trafilatura
 
@@ -66,6 +88,7 @@ def _trafilatura_text(tree, url: str, fast: bool) -> str:
 
 
 def _main_text(tree, url: str, title: str | None, fast: bool = False) -> str:
+    _drop_cleaned(tree)
     raw = _trafilatura_text(tree, url, fast=True)
     if len(raw) < RESCUE_BELOW_CHARS and not fast:
         raw = max(raw, _trafilatura_text(tree, url, fast=False), key=len)
