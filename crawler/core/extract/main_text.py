@@ -88,7 +88,7 @@ def _trafilatura_text(tree, url: str, fast: bool) -> str:
 
 
 def _main_text(tree, url: str, title: str | None, fast: bool = False) -> str:
-    _drop_cleaned(tree)
+    _drop_cleaned(tree)  # in place: the main text is the page tree's last reader
     raw = _trafilatura_text(tree, url, fast=True)
     if len(raw) < RESCUE_BELOW_CHARS and not fast:
         raw = max(raw, _trafilatura_text(tree, url, fast=False), key=len)
