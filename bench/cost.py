@@ -3,10 +3,12 @@
     python -m bench.cost idle --outlets 10 --articles 60 [--runs 2]
     python -m bench.cost memory --outlets 40 --articles 125 500 2500
 
-`idle`: the same `veille crawl` of the benchmark world twice on fresh databases, once with
-the benchmark's lifted politeness (bench.crawl.OVERRIDES: no delay) and once with veille's
-defaults (DOWNLOAD_DELAY, AutoThrottle, 2 requests per site); CPU seconds (user + sys of the
-crawl child, os.wait4) of each, with the requests the server counted and the rows stored.
+`idle`: the same `veille crawl` of the benchmark world on fresh databases, once with the
+benchmark's lifted politeness (bench.crawl.OVERRIDES: no delay), once with veille's defaults
+(DOWNLOAD_DELAY, AutoThrottle, 2 requests per site) and once with those defaults on Scrapy's
+own downloader (SCRAPY_DOWNLOADER: its sites' timers not woken together, crawler/downloader.py);
+CPU seconds (user + sys of the crawl child, os.wait4) of each, with the requests the server
+counted and the rows stored.
 `memory`: one no-delay crawl per size (outlets x articles), its peak RSS (ru_maxrss), and
 every 15 s the child's resident and peak memory (/proc VmRSS, VmHWM) next to the articles
 stored so far: the curve of one crawl, written as it goes to bench/out/cost-curve-<size>.json.
@@ -29,6 +31,7 @@ from bench.crawl import OUT, OVERRIDES, Database, Server, run_child
 from bench.world import World
 
 SAMPLE_EVERY = 15.0
+SCRAPY_DOWNLOADER = {"DOWNLOADER": "scrapy.core.downloader.Downloader"}
 
 
 def crawl_pid(parent: int) -> int | None:
@@ -142,15 +145,22 @@ def main() -> int:
                 show(results[-1])
                 continue
             for run in range(args.runs):
-                for label, overrides in (("nodelay", OVERRIDES), ("polite", {})):
+                for label, overrides in (
+                    ("nodelay", OVERRIDES),
+                    ("polite", {}),
+                    ("polite-scrapy-downloader", SCRAPY_DOWNLOADER),
+                ):
                     results.append(crawl(server, world, f"idle-{size}-{label}-{run}", overrides))
                     show(results[-1])
         finally:
             server.stop()
     if args.mode == "idle":
         for run in range(args.runs):
-            bare, polite = results[2 * run], results[2 * run + 1]
-            print(f"run {run}: polite / no-delay CPU = {polite['cpu_s'] / bare['cpu_s']:.3f}")
+            bare, polite, scrapy = results[3 * run : 3 * run + 3]
+            print(
+                f"run {run}: polite / no-delay CPU = {polite['cpu_s'] / bare['cpu_s']:.3f} "
+                f"(on Scrapy's downloader: {scrapy['cpu_s'] / bare['cpu_s']:.3f})"
+            )
     report = {
         "date": date.today().isoformat(),
         "command": " ".join(["python -m bench.cost", *sys.argv[1:]]),

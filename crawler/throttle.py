@@ -71,7 +71,7 @@ class PoliteThrottle(AutoThrottle):
         logger.info("slowing down %s to one request every %.1f s (%s)", key, delay, why)
         if slot is not None:
             self._hold(slot, delay)
-            slot.randomize_delay = False
+            slot.jitter = 0.0
 
     @staticmethod
     def _hold(slot: Slot, floor: float) -> None:
