@@ -39,6 +39,9 @@ REDIRECT_MAX_TIMES = 5
 HTTPERROR_ALLOW_ALL = True  # the spiders look at every status and record it
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 starts a code-execution server on loopback in every crawl and writes its address
+# and token under ~/.local/state/scrapy: a service has no use for either
+REMOTE_CONTROL_ENABLED = False
 MEMUSAGE_ENABLED = False  # a timer a minute for a figure veille never reads
 # Scrapy reads and parses the source of a generator callback to warn of a `return value` in
 # it, again for most responses (its cache holds the bound method, made anew for each request)

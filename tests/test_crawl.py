@@ -280,6 +280,21 @@ def test_one_source_only(server: FixtureServer, sources: Path, db_url: str) -> N
     assert not server.requests_to("/lenouvelliste")
 
 
+def test_a_crawl_opens_no_remote_control(
+    server: FixtureServer, sources: Path, db_url: str, tmp_path: Path
+) -> None:
+    """Scrapy 2.19 starts a code-execution server on loopback in every crawl and writes its
+    address and token under the user's state directory: a crawl of veille does neither."""
+    state = tmp_path / "state"
+    result = veille(
+        "crawl", "--db", db_url, "--sources", str(sources), "--source", "mwn", *FAST,
+        env={"XDG_STATE_HOME": str(state)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert query(db_url)  # it crawled
+    assert not state.exists() or not any(state.rglob("*")), sorted(state.rglob("*"))
+
+
 def test_unreachable_sources_are_reported_plainly(tmp_path: Path) -> None:
     sources = tmp_path / "sources.toml"
     sources.write_text(
