@@ -41,13 +41,16 @@ class SharedTickSlot(Slot):
     def __init__(self, concurrency: int, delay: float, jitter: float) -> None:
         super().__init__(concurrency, delay, jitter)
         self.drawn_after: float | None = None  # the `lastseen` the delay was drawn for
+        self.drawn_from = 0.0  # the `delay` it was drawn from
         self.drawn = 0.0
 
     def download_delay(self) -> float:
         """The wait after `lastseen` for the next request: Scrapy's random delay, moved to
-        the coarsest shared tick within the window Scrapy draws it from."""
-        if self.drawn_after != self.lastseen:
-            self.drawn_after, self.drawn = self.lastseen, super().download_delay()
+        the coarsest shared tick within the window Scrapy draws it from. Drawn again only
+        for the next request, or when AutoThrottle slowed the site down in the meantime."""
+        if self.drawn_after != self.lastseen or self.delay > self.drawn_from:
+            self.drawn_after, self.drawn_from = self.lastseen, self.delay
+            self.drawn = super().download_delay()
             if self.drawn:
                 spread = self.jitter or FIXED_SLACK
                 earliest = self.lastseen + self.delay * max(0.0, 1 - self.jitter)

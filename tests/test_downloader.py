@@ -62,6 +62,16 @@ def test_a_delay_is_drawn_once_per_request() -> None:
     assert len(waits) > 1
 
 
+def test_a_site_slowed_down_while_its_request_waits_gets_the_longer_delay() -> None:
+    slot = SharedTickSlot(1, 0.5, 0.5)
+    slot.lastseen = 300.0
+    assert slot.download_delay() <= 0.75
+    slot.delay = 4.0  # AutoThrottle, on an answer of the site's that came in meanwhile
+    assert slot.download_delay() >= 2.0
+    slot.delay = 3.0  # sped up again: the wait drawn stands
+    assert slot.download_delay() >= 2.0
+
+
 def test_a_request_is_sent_within_the_window_scrapy_draws_from() -> None:
     """Never earlier than Scrapy could send it; later only within its jitter, or for a
     delay without jitter (a Crawl-delay) by FIXED_SLACK of it."""
