@@ -41,19 +41,24 @@ class SharedTickSlot(Slot):
     def __init__(self, concurrency: int, delay: float, jitter: float) -> None:
         super().__init__(concurrency, delay, jitter)
         self.drawn_after: float | None = None  # the `lastseen` the delay was drawn for
-        self.drawn_from = 0.0  # the `delay` it was drawn from
+        self.drawn_shortest = 0.0  # the shortest delay Scrapy could draw then
         self.drawn = 0.0
+
+    def shortest(self) -> float:
+        """The shortest delay Scrapy could draw now: `delay` less its jitter."""
+        return self.delay * max(0.0, 1 - self.jitter)
 
     def download_delay(self) -> float:
         """The wait after `lastseen` for the next request: Scrapy's random delay, moved to
-        the coarsest shared tick within the window Scrapy draws it from. Drawn again only
-        for the next request, or when AutoThrottle slowed the site down in the meantime."""
-        if self.drawn_after != self.lastseen or self.delay > self.drawn_from:
-            self.drawn_after, self.drawn_from = self.lastseen, self.delay
+        the coarsest shared tick within the window Scrapy draws it from. Drawn again for
+        the next request, or when the site was slowed down meanwhile (AutoThrottle, or a
+        Crawl-delay read from robots.txt, which takes the jitter away)."""
+        if self.drawn_after != self.lastseen or self.shortest() > self.drawn_shortest:
+            self.drawn_after, self.drawn_shortest = self.lastseen, self.shortest()
             self.drawn = super().download_delay()
             if self.drawn:
                 spread = self.jitter or FIXED_SLACK
-                earliest = self.lastseen + self.delay * max(0.0, 1 - self.jitter)
+                earliest = self.lastseen + self.drawn_shortest
                 latest = self.lastseen + self.delay * (1 + spread)
                 due = due_on_tick(self.lastseen + self.drawn, earliest, latest)
                 self.drawn = due - self.lastseen

@@ -71,13 +71,13 @@ class PoliteThrottle(AutoThrottle):
         logger.info("slowing down %s to one request every %.1f s (%s)", key, delay, why)
         if slot is not None:
             self._hold(slot, delay)
-            slot.jitter = 0.0
 
     @staticmethod
     def _hold(slot: Slot, floor: float) -> None:
-        """One request at a time, at least `floor` seconds apart."""
+        """One request at a time, at least `floor` seconds apart (no random delay below it)."""
         slot.delay = max(slot.delay, floor)
         slot.concurrency = 1
+        slot.jitter = 0.0
 
     def _robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
         delay = robotparser.crawl_delay(self.user_agent)

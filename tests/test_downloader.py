@@ -72,6 +72,17 @@ def test_a_site_slowed_down_while_its_request_waits_gets_the_longer_delay() -> N
     assert slot.download_delay() >= 2.0
 
 
+def test_a_crawl_delay_read_while_a_request_waits_is_waited_in_full() -> None:
+    """robots.txt answered, with a Crawl-delay equal to the delay the slot had: its jitter
+    goes (crawler.throttle), and the request waiting behind robots.txt waits the full delay."""
+    for start in range(200):
+        slot = SharedTickSlot(1, 1.0, 0.5)
+        slot.lastseen = 700.0 + start / 100  # robots.txt sent
+        slot.download_delay()  # the feed request behind it, drawn between 0.5 and 1.5 s
+        slot.jitter = 0.0
+        assert slot.download_delay() >= 1.0
+
+
 def test_a_request_is_sent_within_the_window_scrapy_draws_from() -> None:
     """Never earlier than Scrapy could send it; later only within its jitter, or for a
     delay without jitter (a Crawl-delay) by FIXED_SLACK of it."""
