@@ -55,13 +55,16 @@ class SharedTickSlot(Slot):
         Crawl-delay read from robots.txt, which takes the jitter away)."""
         if self.drawn_after != self.lastseen or self.shortest() > self.drawn_shortest:
             self.drawn_after, self.drawn_shortest = self.lastseen, self.shortest()
-            self.drawn = super().download_delay()
-            if self.drawn:
-                spread = self.jitter or FIXED_SLACK
-                earliest = self.lastseen + self.drawn_shortest
-                latest = self.lastseen + self.delay * (1 + spread)
-                due = due_on_tick(self.lastseen + self.drawn, earliest, latest)
-                self.drawn = due - self.lastseen
+            wait = super().download_delay()
+            if wait:
+                latest = self.delay * (1 + (self.jitter or FIXED_SLACK))
+                due = due_on_tick(
+                    self.lastseen + wait,
+                    self.lastseen + self.drawn_shortest,
+                    self.lastseen + latest,
+                )
+                wait = due - self.lastseen
+            self.drawn = wait
         return self.drawn
 
 

@@ -28,12 +28,14 @@ def article_route(title: str, slash: bool = False) -> Route:
     return Route(html.encode(), slash=slash)
 
 
-def crawl(db: str, sources: Path, *extra: str, code: int | None = None) -> str:
+def crawl(
+    db: str, sources: Path, *extra: str, code: int | None = None, env: dict | None = None
+) -> str:
     """A crawl, its exit status checked: by default 1 when the world's `dead` source is in
     the sources file (none of its feeds can be read), else 0."""
     if code is None:
         code = 1 if "/dead/" in sources.read_text(encoding="utf-8") else 0
-    result = veille("crawl", "--db", db, "--sources", str(sources), *FAST, *extra)
+    result = veille("crawl", "--db", db, "--sources", str(sources), *FAST, *extra, env=env)
     assert result.returncode == code, result.stdout + result.stderr[-3000:]
     return result.stdout
 
@@ -286,11 +288,7 @@ def test_a_crawl_opens_no_remote_control(
     """Scrapy 2.19 starts a code-execution server on loopback in every crawl and writes its
     address and token under the user's state directory: a crawl of veille does neither."""
     state = tmp_path / "state"
-    result = veille(
-        "crawl", "--db", db_url, "--sources", str(sources), "--source", "mwn", *FAST,
-        env={"XDG_STATE_HOME": str(state)},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    crawl(db_url, sources, "--source", "mwn", code=0, env={"XDG_STATE_HOME": str(state)})
     assert query(db_url)  # it crawled
     assert not state.exists() or not any(state.rglob("*")), sorted(state.rglob("*"))
 
