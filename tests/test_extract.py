@@ -609,6 +609,26 @@ def test_bad_input_does_not_raise(html):
     assert isinstance(ex.text, str)
 
 
+CONTROLS = [chr(c) for c in [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]]
+
+
+@pytest.mark.parametrize("char", [*CONTROLS, "\ufffe", "\uffff", "\ud800"])
+def test_a_control_character_in_the_page_is_dropped_and_the_text_kept(char):
+    paragraph = (
+        "La convention signée à Tanger porte sur une usine de composants automobiles "
+        "et la création de mille deux cents emplois dans la région du Nord. "
+    )
+    html = (
+        f"<html lang='fr'><head><title>Une us{char}ine à Tanger</title></head><body><article>"
+        f"<h1>Une usine à Tanger</h1><p>{paragraph * 3}</p><p>Le si{char}te {paragraph}</p>"
+        "</article></body></html>"
+    )
+    ex = extract(html, "https://example.test/controle")
+    assert "Le site" in ex.text and "usine de composants" in ex.text
+    assert ex.title == "Une usine à Tanger"
+    assert char not in ex.text + ex.title
+
+
 def test_bad_types_and_urls_do_not_raise():
     for html, url in [(None, "https://example.test/"), (b"<p>bytes</p>", ""), ("<p>x</p>", None)]:
         ex = extract(html, url)  # type: ignore[arg-type]

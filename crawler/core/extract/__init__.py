@@ -107,10 +107,28 @@ _PARSER.set_element_class_lookup(
 )
 
 
+# _CONTROL_RE's characters below U+0080, as UTF-8 bytes (which they are alone)
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def _has_controls(html: str) -> bool:
+    """Whether `html` holds a character of _CONTROL_RE: the C0 controls looked for in its
+    UTF-8 bytes, where deleting bytes runs in C at a fraction of what the regex costs to
+    scan a page that holds none (nearly every page)."""
+    if "\ufffe" in html or "\uffff" in html:
+        return True
+    try:
+        raw = html.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return True
+    return len(raw.translate(None, _CONTROL_BYTES)) != len(raw)
+
+
 def _sanitize(html: str) -> str:
     if len(html) > MAX_HTML_CHARS:
         html = html[:MAX_HTML_CHARS]
-    html = _CONTROL_RE.sub("", html)
+    if _has_controls(html):
+        html = _CONTROL_RE.sub("", html)
     # lxml refuses str input that carries an XML encoding declaration
     return _XML_DECL_RE.sub("", html, count=1)
 
