@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from crawler.items import ArticleItem
 from crawler.reclassify import reclassify
 from storage.db import make_engine, open_database
 from storage.models import Article, ArticleAlias, Feed, UrlFailure
-from tests.conftest import fresh_database
+from tests.conftest import ROOT, fresh_database
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"
 SOURCES = [
@@ -376,3 +378,30 @@ def test_postgresql_plans_a_repeated_statement_for_its_values(
             plan = " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN EXECUTE by_source(7)"))
         engine.dispose()
         assert "source_id = 7" in plan and "$1" not in plan, plan
+
+
+def test_the_schema_revision_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from storage.db import SCHEMA_REVISION, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_REVISION
+
+
+def test_an_up_to_date_database_opens_without_alembic(db_url: str) -> None:
+    """A crawl's start: the database is at the newest schema, so Alembic is never imported;
+    an empty one is migrated and then reads as current."""
+    open_database(db_url).dispose()
+    script = (
+        "import sys\n"
+        "from storage.db import open_database, schema_revision, SCHEMA_REVISION\n"
+        f"engine = open_database({db_url!r})\n"
+        "with engine.connect() as conn:\n"
+        "    assert schema_revision(conn) == SCHEMA_REVISION\n"
+        f"open_database({db_url!r}, readonly=True)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == "[]"
