@@ -94,7 +94,7 @@ def pairwise(docs: list[dict], pred: dict[str, str]) -> tuple[float, float, int,
 def pair_sims(docs: list[dict], sig_fn, k: int):
     """(estimated, exact Jaccard, id_a, id_b) for true pairs and for non-variant pairs."""
     sigs = [sig_fn(d["title"], d["_text"]) for d in docs]
-    shs = [st._shingles(st.normalize_text(d["_text"]), k) for d in docs]
+    shs = [st._shingles(st._words(d["_text"]), k) for d in docs]
     true_pairs, other = [], []
     for i, j in itertools.combinations(range(len(docs)), 2):
         est = st.similarity(sigs[i], sigs[j])

@@ -68,48 +68,51 @@ assert BANDS * ROWS <= NUM_PERM
 
 # --- normalisation -----------------------------------------------------------------------
 
-# Combining marks left by NFKD: Latin accents, Arabic harakat, shadda, sukun, superscript
-# alef, hamza above/below and madda (so أ إ آ ؤ ئ lose their hamza/madda), Quranic marks.
-_COMBINING_RE = re.compile(
+# Dropped after NFKD: the combining marks it leaves (Latin accents, Arabic harakat, shadda,
+# sukun, superscript alef, hamza above/below and madda, so that أ إ آ ؤ ئ lose their
+# hamza/madda; Quranic marks), tatweel, the lone hamza, zero-width (non-)joiners, direction
+# marks and the soft hyphen: one regex pass, where str.translate looked each character up
+# in a dict.
+_DROPPED_RE = re.compile(
     "[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8"
-    "\u06ea-\u06ed\u08d3-\u08ff]"
+    "\u06ea-\u06ed\u08d3-\u08ff\u0640\u0621\u200c-\u200f\u00ad]+"
 )
-_TRANSLATE = str.maketrans(
-    {
-        "\u0640": "",  # tatweel
-        "\u0671": "\u0627",  # alef wasla -> alef
-        "\u0629": "\u0647",  # ta marbuta -> ha
-        "\u0649": "\u064a",  # alef maqsura -> ya
-        "\u0621": "",  # lone hamza
-        "\u06a9": "\u0643",  # keheh -> kaf
-        "\u06cc": "\u064a",  # farsi ya -> ya
-        "œ": "oe",
-        "æ": "ae",
-        "\u200c": "",  # ZWNJ
-        "\u200d": "",  # ZWJ
-        "\u200e": "",  # LRM
-        "\u200f": "",  # RLM
-        "\u00ad": "",  # soft hyphen
-        **{chr(0x0660 + i): str(i) for i in range(10)},  # Arabic-Indic digits
-        **{chr(0x06F0 + i): str(i) for i in range(10)},  # Eastern Arabic-Indic digits
-    }
-)
-_NON_WORD_RE = re.compile(r"[\W_]+")
+# Letters unified, one for one: alef wasla -> alef, ta marbuta -> ha, alef maqsura -> ya,
+# keheh -> kaf, farsi ya -> ya, Arabic-Indic and Eastern Arabic-Indic digits -> 0-9. As a
+# string indexed by code point (a character past its end is kept), read faster than a dict.
+_LETTER_PAIRS = {
+    "\u0671": "\u0627",
+    "\u0629": "\u0647",
+    "\u0649": "\u064a",
+    "\u06a9": "\u0643",
+    "\u06cc": "\u064a",
+    **{chr(0x0660 + i): str(i) for i in range(10)},
+    **{chr(0x06F0 + i): str(i) for i in range(10)},
+}
+_LETTERS = "".join(_LETTER_PAIRS.get(chr(c), chr(c)) for c in range(0x06FA))
+_LIGATURES = (("œ", "oe"), ("æ", "ae"))
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+def _words(text: str) -> list[str]:
+    """The words of the normalised text (see normalize_text)."""
+    # NFKD before casefold (compatibility forms such as mathematical letters decompose to
+    # upper case) and after it (casefold can produce characters that decompose further).
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    text = _DROPPED_RE.sub("", text)
+    for ligature, letters in _LIGATURES:
+        if ligature in text:
+            text = text.replace(ligature, letters)
+    return _WORD_RE.findall(text.translate(_LETTERS))
 
 
 def normalize_text(text: str) -> str:
     """Casefold, drop accents and Arabic diacritics, unify Arabic letter variants,
     replace punctuation by spaces and collapse whitespace."""
-    # NFKD before casefold (compatibility forms such as mathematical letters decompose to
-    # upper case) and after it (casefold can produce characters that decompose further).
-    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-    text = _COMBINING_RE.sub("", text)
-    text = text.translate(_TRANSLATE)
-    return _NON_WORD_RE.sub(" ", text).strip()
+    return " ".join(_words(text))
 
 
-def _shingles(norm: str, k: int) -> set[bytes]:
-    words = norm.split()
+def _shingles(words: list[str], k: int) -> set[bytes]:
     if not words:
         return set()
     if len(words) <= k:
@@ -119,7 +122,7 @@ def _shingles(norm: str, k: int) -> set[bytes]:
 
 def shingles(text: str) -> set[bytes]:
     """Word ``SHINGLE_K``-shingles of the normalised text (UTF-8 bytes)."""
-    return _shingles(normalize_text(text), SHINGLE_K)
+    return _shingles(_words(text), SHINGLE_K)
 
 
 # --- signatures --------------------------------------------------------------------------
@@ -147,10 +150,10 @@ def _minhash(sh: set[bytes]) -> bytes:
 
 def signature_k(title: str, text: str, k: int) -> bytes:
     """``signature`` with an explicit shingle size (used by the benchmark sweep)."""
-    sh = _shingles(normalize_text(text), k)
+    sh = _shingles(_words(text), k)
     if not sh:
         # Titles are rewritten by each outlet, so they only help when there is no text.
-        sh = _shingles(normalize_text(title), k)
+        sh = _shingles(_words(title), k)
     return _minhash(sh)
 
 
@@ -236,10 +239,10 @@ def _sha256(norm: str) -> str:
 
 def fingerprints(title: str, lead: str | None, text: str) -> tuple[str, bytes]:
     """``content_hash(text)`` and ``signature(title, lead + "\n" + text)`` (the lead left
-    out when there is none), the text normalised once for both: the normalisation of
-    joined texts is the normalisations joined by a space (a newline is a non-word
-    character and decomposes alone)."""
-    norm = normalize_text(text)
-    joined = " ".join(filter(None, [normalize_text(lead), norm])) if lead else norm
-    sh = _shingles(joined, SHINGLE_K) or _shingles(normalize_text(title), SHINGLE_K)
-    return _sha256(norm), _minhash(sh)
+    out when there is none), the text normalised once for both: the words of joined texts
+    are the words of each, in order (a newline is a non-word character and decomposes
+    alone)."""
+    words = _words(text)
+    joined = [*_words(lead), *words] if lead else words
+    sh = _shingles(joined, SHINGLE_K) or _shingles(_words(title), SHINGLE_K)
+    return _sha256(" ".join(words)), _minhash(sh)
