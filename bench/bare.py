@@ -80,6 +80,9 @@ def main() -> int:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("ITEM_PIPELINES", {}, priority="cmdline")
+    # nor veille's spiders: Scrapy's spider loader would import them, and with them veille's
+    # store, models and rules (0.8 s of CPU this crawl never used)
+    settings.set("SPIDER_MODULES", [], priority="cmdline")
     settings.set("EXTENSIONS", {}, priority="cmdline")  # Scrapy's own AutoThrottle
     settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
     for pair in args.set:
