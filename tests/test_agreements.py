@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from crawler.core.agreements import Candidate, NewRecord, assign, compatible_types, signed_on
 from crawler.core.organisations import clean_party, fold_name, resolve
@@ -443,3 +443,51 @@ def test_agreement_queries_walk_the_indexes(tmp_path: Path) -> None:
     assert "ix_agreements_first_seen" in plan(AgreementFilters())
     assert "ix_agreements_first_seen" in plan(AgreementFilters(since=datetime.now(UTC)))
     assert "ix_agreement_parties_organisation" in plan(AgreementFilters(parties=["ONCF"]))
+
+
+def test_a_record_joins_by_value_only_an_agreement_or_a_record_naming_no_one(
+    db_url: str,
+) -> None:
+    """The store reads from the database the agreements a record could join
+    (crawler.db.agreements._candidates): on a value alone, when one side names no
+    organisation, and never two agreements whose named parties differ."""
+    from crawler.db.agreements import Reported, store_records
+    from storage.models import AgreementRecord
+
+    engine = open_database(db_url)
+    seen = datetime(2025, 11, 4, 8, tzinfo=UTC)
+
+    def store(parties: list[str], millions: int) -> int:
+        """One article with one record; the agreement that record went to."""
+        amount = {"value": millions * 10**6, "currency": "MAD", "text": f"{millions} MDH"}
+        record = {"types": ["convention"], "parties": parties, "amounts": [amount]}
+        with writing(engine) as conn:
+            source = conn.scalar(select(Source.id).where(Source.name == "lavie"))
+            if source is None:
+                source = conn.execute(
+                    Source.__table__.insert().values(name="lavie").returning(Source.id)
+                ).scalar_one()
+            article = conn.execute(
+                Article.__table__.insert()
+                .values(
+                    url=f"https://lavie.example/{parties}-{millions}",
+                    source_id=source,
+                    title="Une convention",
+                    text="Une convention a été signée.",
+                    fetched_at=seen,
+                    content_hash=f"{parties}-{millions}",
+                )
+                .returning(Article.id)
+            ).scalar_one()
+            store_records(conn, [Reported(article, seen, seen, "fr", "", 1.0, [record])])
+            return conn.scalar(
+                select(AgreementRecord.agreement_id).where(AgreementRecord.article_id == article)
+            )
+
+    # a record naming no one joins, on its value, an agreement naming its parties
+    assert store(["Groupe Alpha Industries"], 500) == store([], 500)
+    # an agreement naming no one is joined, on its value, by a record naming its parties
+    assert store([], 700) == store(["Beta Câbles Maroc"], 700)
+    # both name their parties, none in common: two agreements of the same value
+    assert store(["Gamma Textile Tanger"], 900) != store(["Delta Automotive Kénitra"], 900)
+    engine.dispose()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, update
 
 from crawler.core.agreements import MERGE_WINDOW, Candidate, NewRecord, assign, signed_on, summary
 from crawler.core.common import as_utc
@@ -171,16 +171,28 @@ class Organisations:
         return org_id
 
 
-def _candidates(conn: Connection, seen: datetime, organisations: set[int]) -> list[Candidate]:
-    """Agreements within the merge window that share an organisation, or could match on
-    their value alone."""
+def _candidates(conn: Connection, seen: datetime, records: list[NewRecord]) -> list[Candidate]:
+    """The agreements within the merge window that one of an article's records could join
+    (crawler.core.agreements.fit): those sharing an organisation with it, and those it could
+    match on a value alone, which needs an amount on both sides and no organisation on one."""
     window = (
         Agreement.first_seen >= seen - MERGE_WINDOW,
         Agreement.first_seen <= seen + MERGE_WINDOW,
     )
-    sharing = select(AgreementParty.agreement_id).where(
-        AgreementParty.organisation_id.in_(list(organisations) or [-1])
-    )
+    organisations = list({o for r in records for o in r.organisations})
+    reachable = [
+        Agreement.id.in_(
+            select(AgreementParty.agreement_id).where(
+                AgreementParty.organisation_id.in_(organisations or [-1])
+            )
+        )
+    ]
+    valued = [r for r in records if r.amounts]
+    if valued:
+        by_value = Agreement.amount_mad.is_not(None)
+        if all(r.organisations for r in valued):  # then only an agreement naming none
+            by_value = and_(by_value, Agreement.id.not_in(select(AgreementParty.agreement_id)))
+        reachable.append(by_value)
     rows = conn.execute(
         select(
             Agreement.id,
@@ -188,7 +200,7 @@ def _candidates(conn: Connection, seen: datetime, organisations: set[int]) -> li
             Agreement.amounts,
             Agreement.first_seen,
             Agreement.signed_on,
-        ).where(*window, or_(Agreement.id.in_(sharing), Agreement.amount_mad.is_not(None)))
+        ).where(*window, or_(*reachable))
     ).all()
     found = {
         r.id: Candidate(r.id, set(), r.types, r.amounts, _utc(r.first_seen), r.signed_on)
@@ -257,8 +269,7 @@ def store_records(conn: Connection, reported: list[Reported]) -> None:
                     "evidence": record.get("evidence") or "",
                 }
             )
-        organisations = {o for r in new for o in r.organisations}
-        chosen = assign(new, _candidates(conn, art.seen, organisations))
+        chosen = assign(new, _candidates(conn, art.seen, new))
         for row in rows:
             agreement_id = chosen.get(row["position"])
             if agreement_id is None:
