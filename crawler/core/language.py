@@ -36,14 +36,14 @@ def language_scores(text: str) -> tuple[str | None, bool]:
     """(language, strong): the cheap detector's guess and whether the evidence is strong."""
     sample = text[:LANG_SAMPLE_CHARS]
     arabic = sum(map(len, _ARABIC_LETTERS.findall(sample)))
-    latin = sum(map(len, _LATIN_LETTERS.findall(sample)))
-    letters = arabic + latin
-    if letters and arabic >= 10 and arabic / letters >= 0.4:
-        return "ar", arabic >= 60 and arabic / letters >= 0.6
+    if arabic >= 10:  # else the Latin letters cannot make it Arabic: not counted
+        letters = arabic + sum(map(len, _LATIN_LETTERS.findall(sample)))
+        if arabic / letters >= 0.4:
+            return "ar", arabic >= 60 and arabic / letters >= 0.6
     # a word longer than every stopword cannot lowercase into one: lowercasing never shortens
     words = [w.lower() for w in _WORD_RE.findall(sample) if len(w) <= _LONGEST_STOPWORD]
-    fr = sum(1 for w in words if w in _FR_STOPWORDS)
-    en = sum(1 for w in words if w in _EN_STOPWORDS)
+    fr = sum(map(_FR_STOPWORDS.__contains__, words))
+    en = sum(map(_EN_STOPWORDS.__contains__, words))
     if fr + en < 4:
         return None, False
     if fr >= 2 * en:
