@@ -117,7 +117,9 @@ def _shingles(words: list[str], k: int) -> set[bytes]:
         return set()
     if len(words) <= k:
         return {" ".join(words).encode()}
-    return {" ".join(words[i : i + k]).encode() for i in range(len(words) - k + 1)}
+    encoded = [w.encode() for w in words]  # each word once, not once per shingle it is in
+    # the k-th word on, the k-1-th on...: zip stops at the shortest, the last whole shingle
+    return {b" ".join(run) for run in zip(*(encoded[i:] for i in range(k)), strict=False)}
 
 
 def shingles(text: str) -> set[bytes]:
