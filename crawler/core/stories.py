@@ -118,7 +118,8 @@ def _shingles(words: list[str], k: int) -> set[bytes]:
     if len(words) <= k:
         return {" ".join(words).encode()}
     encoded = [w.encode() for w in words]  # each word once, not once per shingle it is in
-    # the k-th word on, the k-1-th on...: zip stops at the shortest, the last whole shingle
+    # the words from the 1st on, from the 2nd on... up to the k-th: zip stops with the
+    # shortest, at the last whole shingle
     return {b" ".join(run) for run in zip(*(encoded[i:] for i in range(k)), strict=False)}
 
 
