@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite
     from sqlalchemy.orm import DeclarativeBase
     from sqlalchemy.pool import ConnectionPoolEntry
+    from sqlalchemy.sql.dml import Insert
     from sqlalchemy.sql.expression import TableClause
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -60,6 +61,21 @@ def dialect_insert(
     from sqlalchemy.dialects import postgresql, sqlite
 
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def insert_plain(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> None:
+    """Many rows of plain values (integers, text: nothing a column type converts) handed to
+    the driver as they are, the statement compiled once. SQLAlchemy's executemany builds
+    each row's parameters in Python: 42,000 story-band rows took 0.24 CPU-s that way on
+    SQLite, 0.105 through the driver."""
+    if not rows:
+        return
+    compiled = statement.compile(dialect=conn.dialect)
+    if compiled.positional:
+        names = compiled.positiontup or []
+        conn.exec_driver_sql(compiled.string, [tuple(r[n] for n in names) for r in rows])
+    else:
+        conn.exec_driver_sql(compiled.string, rows)
 
 
 def chunks(items: list, size: int = 500) -> Iterable[list]:

@@ -23,7 +23,7 @@ from crawler.core.sources import Source
 from crawler.db.agreements import Reported, lede, store_records
 from crawler.db.scratch import Claims
 from crawler.items import ArticleItem
-from storage.db import chunks, dialect_insert, writing
+from storage.db import chunks, dialect_insert, insert_plain, writing
 from storage.models import Article, ArticleAlias, Feed, StoryBand, UrlFailure, appeared
 from storage.models import Source as SourceRow
 
@@ -518,7 +518,14 @@ class CrawlStore:
                 update(Article.__table__).where(Article.__table__.c.id == bindparam("b_id")),
                 [{"b_id": k, "story_id": v} for k, v in story_of.items()],
             )
-        insert_ignore(conn, StoryBand.__table__, bands, ["key", "article_id"])
+        band_table = StoryBand.__table__
+        insert_plain(
+            conn,
+            dialect_insert(conn, band_table)
+            .values(key=bindparam("key"), article_id=bindparam("article_id"))
+            .on_conflict_do_nothing(index_elements=["key", "article_id"]),
+            bands,
+        )
 
     def match_stories(
         self, conn: Connection, stored: list[tuple[ArticleItem, int]]
