@@ -518,10 +518,9 @@ class CrawlStore:
                 update(Article.__table__).where(Article.__table__.c.id == bindparam("b_id")),
                 [{"b_id": k, "story_id": v} for k, v in story_of.items()],
             )
-        band_table = StoryBand.__table__
         insert_plain(
             conn,
-            dialect_insert(conn, band_table)
+            dialect_insert(conn, StoryBand.__table__)
             .values(key=bindparam("key"), article_id=bindparam("article_id"))
             .on_conflict_do_nothing(index_elements=["key", "article_id"]),
             bands,

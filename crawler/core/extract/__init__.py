@@ -75,9 +75,13 @@ def _choose_language(
     return declared or detected or _html_lang(hint)
 
 
-# C0 controls (but tab, newline, carriage return), DEL, the noncharacters U+FFFE/U+FFFF and
-# lone surrogates: no text has them, and one of them makes lxml and trafilatura drop the text
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+# C0 controls (but tab, newline, carriage return) and DEL, as bytes (UTF-8 writes each alone)
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+# those, the noncharacters U+FFFE/U+FFFF and lone surrogates: no text has them, and one of
+# them makes lxml and trafilatura drop the text
+_CONTROL_RE = re.compile(
+    "[" + re.escape(_CONTROL_BYTES.decode("ascii")) + "\ufffe\uffff\ud800-\udfff]"
+)
 
 
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
@@ -105,10 +109,6 @@ _PARSER.set_element_class_lookup(
         entity=lxml_html.HtmlEntity,
     )
 )
-
-
-# _CONTROL_RE's characters below U+0080, as UTF-8 bytes (which they are alone)
-_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
 
 def _has_controls(html: str) -> bool:
