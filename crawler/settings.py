@@ -2,8 +2,6 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from scrapy.settings import default_settings
-
 try:
     VERSION = version("veille")
 except PackageNotFoundError:  # running from a checkout that was not installed
@@ -67,18 +65,12 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.redirects.SamePageRedirectMiddleware": 600,
 }
-# Scrapy 2.19 starts a code-execution server on loopback in every crawl and writes its
-# address and token under ~/.local/state/scrapy: a service has no use for either, nor for
-# the 0.15 s of CPU that importing it (aiohttp) costs. Named None in EXTENSIONS it would
-# still be imported (Scrapy loads every class it is given there to compare the names), so
-# it is left out of Scrapy's own list
-EXTENSIONS_BASE = {
-    name: order
-    for name, order in default_settings.EXTENSIONS_BASE.items()
-    if name != "scrapy.extensions.remote_control.RemoteControl"
-}
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
+    # Scrapy 2.19 starts a code-execution server on loopback in every crawl and writes its
+    # address and token under ~/.local/state/scrapy: a service has no use for either, nor for
+    # the 0.15 s of CPU that importing it (aiohttp) costs, so it is not even loaded
+    "scrapy.extensions.remote_control.RemoteControl": None,
     "crawler.throttle.PoliteThrottle": 0,
     "crawler.progress.Progress": 10,
     "crawler.memory.ReleaseFreeMemory": 20,
