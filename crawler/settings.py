@@ -67,10 +67,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
-    # Scrapy 2.19 starts a code-execution server on loopback in every crawl and writes its
-    # address and token under ~/.local/state/scrapy: a service has no use for either, nor for
-    # the 0.15 s of CPU that importing it (aiohttp) costs, so it is not even loaded
-    "scrapy.extensions.remote_control.RemoteControl": None,
+    # Scrapy's remote control is left out of its own list (crawler/scrapy_setup.py)
     "crawler.throttle.PoliteThrottle": 0,
     "crawler.progress.Progress": 10,
     "crawler.memory.ReleaseFreeMemory": 20,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -291,6 +293,18 @@ def test_a_crawl_opens_no_remote_control(
     crawl(db_url, sources, "--source", "mwn", code=0, env={"XDG_STATE_HOME": str(state)})
     assert query(db_url)  # it crawled
     assert not state.exists() or not any(state.rglob("*")), sorted(state.rglob("*"))
+
+
+def test_the_crawl_settings_do_not_even_import_the_remote_control() -> None:
+    """Its module pulls in aiohttp, 0.15 s of CPU at every crawl's start."""
+    script = (
+        "import sys; from crawler.scrapy_setup import scrapy_settings; "
+        "names = scrapy_settings({}).get_component_priority_dict_with_base('EXTENSIONS'); "
+        "print('crawler.throttle.PoliteThrottle' in names, "
+        "'scrapy.extensions.remote_control' in sys.modules, 'aiohttp' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.split() == ["True", "False", "False"], result.stderr[-2000:]
 
 
 def test_unreachable_sources_are_reported_plainly(tmp_path: Path) -> None:
